@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/service"
+)
+
+func (e *env) admin(ctx context.Context, args []string) error {
+	if len(args) < 2 {
+		return usagef("admin needs a subject and a verb, e.g. 'admin token create'")
+	}
+	switch args[0] + " " + args[1] {
+	case "user create":
+		return e.userCreate(ctx, args[2:])
+	case "repo create":
+		return e.repoCreate(ctx, args[2:])
+	case "token create":
+		return e.tokenCreate(ctx, args[2:])
+	case "token list":
+		return e.tokenList(ctx, args[2:])
+	case "token revoke":
+		return e.tokenRevoke(ctx, args[2:])
+	}
+	return usagef("unknown admin command %q", args[0]+" "+args[1])
+}
+
+func (e *env) userCreate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("admin user create", flag.ContinueOnError)
+	e.common(fs)
+	login := fs.String("username", "", "login name")
+	email := fs.String("email", "", "e-mail address")
+	name := fs.String("name", "", "display name")
+	admin := fs.Bool("admin", false, "make the user a site admin")
+	stdinPW := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 || *login == "" || *email == "" {
+		return usagef("admin user create needs --username and --email")
+	}
+	pw, generated := "", false
+	if *stdinPW {
+		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("read password from standard input: %w", err)
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	} else {
+		pw, generated = password.Random(), true
+	}
+	st, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := e.service(st).CreateUser(ctx, service.NewUser{Login: *login, Email: *email, Name: *name, Password: pw, SiteAdmin: *admin})
+	if err != nil {
+		return err
+	}
+	if generated {
+		fmt.Fprintln(e.stdout, pw)
+		fmt.Fprintf(e.stderr, "Created user %s (id %d). The password above is shown only now.\n", u.Login, u.ID)
+	} else {
+		fmt.Fprintf(e.stderr, "Created user %s (id %d).\n", u.Login, u.ID)
+	}
+	return nil
+}
+
+func (e *env) repoCreate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("admin repo create", flag.ContinueOnError)
+	e.common(fs)
+	private := fs.Bool("private", false, "only the owner and collaborators can see it")
+	desc := fs.String("description", "", "short description")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("admin repo create needs OWNER/NAME")
+	}
+	owner, name, ok := strings.Cut(pos[0], "/")
+	if !ok || owner == "" || name == "" {
+		return usagef("%q is not OWNER/NAME", pos[0])
+	}
+	st, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	r, err := e.service(st).CreateRepo(ctx, service.NewRepo{Owner: owner, Name: name, Description: *desc, Private: *private})
+	if err != nil {
+		return err
+	}
+	vis := "public"
+	if r.Private {
+		vis = "private"
+	}
+	fmt.Fprintf(e.stderr, "Created %s repository %s (id %d).\n", vis, r.FullName(), r.ID)
+	return nil
+}
+
+func (e *env) tokenCreate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("admin token create", flag.ContinueOnError)
+	e.common(fs)
+	user := fs.String("user", "", "owner of the token")
+	note := fs.String("note", "", "what the token is for")
+	scopes := fs.String("scopes", "", "comma-separated scopes (none: public read only)")
+	expires := fs.String("expires", "30d", "7d, 30d, 60d, 90d (any Nd), YYYY-MM-DD, or never")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 || *user == "" || *note == "" {
+		return usagef("admin token create needs --user and --note")
+	}
+	var list []string
+	for _, s := range strings.Split(*scopes, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			list = append(list, s)
+		}
+	}
+	st, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.FindUserByLogin(ctx, *user)
+	if err != nil {
+		if gatehouse.IsKind(err, gatehouse.NotFound) {
+			return fmt.Errorf("no user named %q", *user)
+		}
+		return err
+	}
+	it, err := e.service(st).CreateToken(ctx, service.NewToken{UserID: u.ID, Note: *note, Scopes: list, Expires: *expires})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, it.Secret)
+	exp := "never expires"
+	if !it.Token.ExpiresAt.IsZero() {
+		exp = "expires " + it.Token.ExpiresAt.UTC().Format("2006-01-02 15:04:05 UTC")
+	}
+	sc := strings.Join(it.Token.Scopes, ",")
+	if sc == "" {
+		sc = "none (public read only)"
+	}
+	fmt.Fprintf(e.stderr, "Token %d for %s: scopes %s; %s.", it.Token.ID, u.Login, sc, exp)
+	if it.Dropped {
+		fmt.Fprint(e.stderr, " Scopes implied by others were dropped.")
+	}
+	fmt.Fprintln(e.stderr, " It is shown only now.")
+	return nil
+}
+
+// tokenJSON is the --json shape of a token listing: never the secret.
+type tokenJSON struct {
+	ID             int64      `json:"id"`
+	User           string     `json:"user"`
+	Note           string     `json:"note"`
+	Scopes         []string   `json:"scopes"`
+	TokenLastEight string     `json:"token_last_eight"`
+	HashedToken    string     `json:"hashed_token"`
+	CreatedAt      time.Time  `json:"created_at"`
+	ExpiresAt      *time.Time `json:"expires_at"`
+	LastUsedAt     *time.Time `json:"last_used_at"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+func (e *env) tokenList(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("admin token list", flag.ContinueOnError)
+	e.common(fs)
+	user := fs.String("user", "", "only this user's tokens")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("admin token list takes no arguments")
+	}
+	st, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var f gatehouse.TokenFilter
+	if *user != "" {
+		u, err := st.FindUserByLogin(ctx, *user)
+		if err != nil {
+			if gatehouse.IsKind(err, gatehouse.NotFound) {
+				return fmt.Errorf("no user named %q", *user)
+			}
+			return err
+		}
+		f.UserID = u.ID
+	}
+	logins := map[int64]string{}
+	var rows []tokenJSON
+	for page := 1; ; page++ {
+		toks, err := st.ListTokens(ctx, f, gatehouse.Page{Page: page, PerPage: 100})
+		if err != nil {
+			return err
+		}
+		for _, t := range toks {
+			if _, ok := logins[t.UserID]; !ok {
+				if u, err := st.FindUserByID(ctx, t.UserID); err == nil {
+					logins[t.UserID] = u.Login
+				}
+			}
+			rows = append(rows, tokenJSON{ID: t.ID, User: logins[t.UserID], Note: t.Note, Scopes: t.Scopes,
+				TokenLastEight: t.LastEight, HashedToken: t.Hash, CreatedAt: t.CreatedAt.UTC(),
+				ExpiresAt: timePtr(t.ExpiresAt), LastUsedAt: timePtr(t.LastUsedAt)})
+		}
+		if len(toks) < 100 {
+			break
+		}
+	}
+	if *asJSON {
+		if rows == nil {
+			rows = []tokenJSON{}
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tUSER\tNOTE\tSCOPES\tLAST 8\tEXPIRES\tLAST USED")
+	now := time.Now()
+	for _, r := range rows {
+		exp := "never"
+		if r.ExpiresAt != nil {
+			exp = r.ExpiresAt.Format("2006-01-02")
+			if !now.Before(*r.ExpiresAt) {
+				exp = "expired"
+			}
+		}
+		used := "never"
+		if r.LastUsedAt != nil {
+			used = r.LastUsedAt.Format("2006-01-02 15:04")
+		}
+		sc := strings.Join(r.Scopes, ",")
+		if sc == "" {
+			sc = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t…%s\t%s\t%s\n", r.ID, r.User, r.Note, sc, r.TokenLastEight, exp, used)
+	}
+	return tw.Flush()
+}
+
+func (e *env) tokenRevoke(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("admin token revoke", flag.ContinueOnError)
+	e.common(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("admin token revoke needs the token ID (see 'admin token list')")
+	}
+	id, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil || id <= 0 {
+		return usagef("%q is not a token ID", pos[0])
+	}
+	st, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := e.service(st).DeleteToken(ctx, id); err != nil {
+		if gatehouse.IsKind(err, gatehouse.NotFound) {
+			return fmt.Errorf("no token with ID %d", id)
+		}
+		return err
+	}
+	fmt.Fprintf(e.stderr, "Revoked token %d.\n", id)
+	return nil
+}

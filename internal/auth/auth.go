@@ -1,0 +1,299 @@
+// Package auth turns a presented personal access token into an actor. It
+// owns the token cache, the poller that keeps the cache honest across
+// processes, the "last used" recorder and the throttle on failed attempts.
+package auth
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/token"
+)
+
+// Messages callers see. A malformed, unknown, expired or revoked token all
+// get BadCredentials so that nothing about a token's history leaks.
+const (
+	BadCredentials  = "Bad credentials"
+	TooManyAttempts = "Maximum number of login attempts exceeded. Please try again later."
+	Suspended       = "This account is suspended."
+)
+
+// Config tunes an Authenticator. Zero values take the defaults.
+type Config struct {
+	// PollInterval is how often the invalidation log is read (default 250ms;
+	// keeps revocations by other processes under one second).
+	PollInterval time.Duration
+	// CacheSize bounds the number of cached tokens (default 10,000).
+	CacheSize int
+	// UseInterval is the least time between two "last used" writes for the
+	// same token (default one minute).
+	UseInterval time.Duration
+	// MaxFailures failed attempts per client address within FailureWindow
+	// lock that address out until the window passes (defaults 100, 15m).
+	MaxFailures   int
+	FailureWindow time.Duration
+	Now           func() time.Time
+}
+
+// Authenticator verifies tokens. Create it with New and run Run in the
+// background for the life of the server.
+type Authenticator struct {
+	store gatehouse.Store
+	cfg   Config
+	log   *slog.Logger
+
+	mu      sync.RWMutex
+	byHash  map[string]*entry
+	seq     int64 // last invalidation applied
+	primed  bool
+	uses    map[int64]gatehouse.TokenUse // pending "last used" writes
+	written map[int64]time.Time          // when each token's use was last queued
+
+	throttle *throttle
+}
+
+type entry struct {
+	tok  *gatehouse.Token
+	user *gatehouse.User
+}
+
+// New returns an Authenticator reading from store.
+func New(store gatehouse.Store, cfg Config, log *slog.Logger) *Authenticator {
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 250 * time.Millisecond
+	}
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = 10000
+	}
+	if cfg.UseInterval <= 0 {
+		cfg.UseInterval = time.Minute
+	}
+	if cfg.MaxFailures <= 0 {
+		cfg.MaxFailures = 100
+	}
+	if cfg.FailureWindow <= 0 {
+		cfg.FailureWindow = 15 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Authenticator{
+		store:    store,
+		cfg:      cfg,
+		log:      log,
+		byHash:   make(map[string]*entry),
+		uses:     make(map[int64]gatehouse.TokenUse),
+		written:  make(map[int64]time.Time),
+		throttle: newThrottle(cfg.MaxFailures, cfg.FailureWindow),
+	}
+}
+
+// Token authenticates a presented token for a client at ip. It returns
+// Unauthenticated with BadCredentials for anything that is not a live token
+// of an active user, Forbidden for a suspended user, and Unavailable with
+// TooManyAttempts while ip is locked out after repeated failures.
+//
+// A string that is not a well-formed token with a valid checksum is refused
+// before the cache or the database is consulted.
+func (a *Authenticator) Token(ctx context.Context, secret, ip string) (*gatehouse.Actor, error) {
+	const op = "authenticate"
+	now := a.cfg.Now()
+	if a.throttle.locked(ip, now) {
+		return nil, gatehouse.E(op, gatehouse.Unavailable, TooManyAttempts)
+	}
+	if token.Parse(secret) != nil {
+		a.throttle.fail(ip, now)
+		return nil, gatehouse.E(op, gatehouse.Unauthenticated, BadCredentials)
+	}
+	hash := token.Hash(secret)
+	e, err := a.lookup(ctx, hash)
+	if err != nil {
+		if gatehouse.IsKind(err, gatehouse.NotFound) {
+			a.throttle.fail(ip, now)
+			return nil, gatehouse.E(op, gatehouse.Unauthenticated, BadCredentials)
+		}
+		return nil, err
+	}
+	if e.tok.Expired(now) {
+		a.throttle.fail(ip, now)
+		return nil, gatehouse.E(op, gatehouse.Unauthenticated, BadCredentials)
+	}
+	if e.user.Suspended {
+		return nil, gatehouse.E(op, gatehouse.Forbidden, Suspended)
+	}
+	a.noteUse(e.tok.ID, ip, now)
+	// Copies, so that handlers cannot alter the cached values.
+	tok, user := *e.tok, *e.user
+	return &gatehouse.Actor{User: &user, Token: &tok}, nil
+}
+
+// Failed records a failed attempt that did not go through Token (a refused
+// password, a malformed header) so the throttle sees it too. It reports
+// whether ip is now locked out.
+func (a *Authenticator) Failed(ip string) bool {
+	now := a.cfg.Now()
+	a.throttle.fail(ip, now)
+	return a.throttle.locked(ip, now)
+}
+
+// Locked reports whether ip is locked out after repeated failures.
+func (a *Authenticator) Locked(ip string) bool { return a.throttle.locked(ip, a.cfg.Now()) }
+
+func (a *Authenticator) lookup(ctx context.Context, hash string) (*entry, error) {
+	a.mu.RLock()
+	e := a.byHash[hash]
+	primed := a.primed
+	a.mu.RUnlock()
+	if e != nil {
+		return e, nil
+	}
+	if !primed {
+		// Before the poller has read the invalidation log once, a cached
+		// entry could predate a revocation; learn the current position first.
+		if err := a.Poll(ctx); err != nil {
+			return nil, err
+		}
+	}
+	a.mu.RLock()
+	seq := a.seq
+	a.mu.RUnlock()
+	tok, err := a.store.FindTokenByHash(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	user, err := a.store.FindUserByID(ctx, tok.UserID)
+	if err != nil {
+		return nil, err
+	}
+	e = &entry{tok: tok, user: user}
+	a.mu.Lock()
+	// Only cache what was read after the last applied invalidation: if the
+	// poller moved on while we read, the row may already be stale.
+	if a.seq == seq {
+		if len(a.byHash) >= a.cfg.CacheSize {
+			for k := range a.byHash { // evict an arbitrary entry
+				delete(a.byHash, k)
+				break
+			}
+		}
+		a.byHash[hash] = e
+	}
+	a.mu.Unlock()
+	return e, nil
+}
+
+// Forget drops a token, or every token of a user when tokenID is 0, from the
+// cache at once. Services call it after changing a token on this node so
+// the change wins immediately here; other nodes learn it from Poll.
+func (a *Authenticator) Forget(tokenID, userID int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.forgetLocked(tokenID, userID)
+}
+
+func (a *Authenticator) forgetLocked(tokenID, userID int64) {
+	for h, e := range a.byHash {
+		if (tokenID != 0 && e.tok.ID == tokenID) || (tokenID == 0 && e.user.ID == userID) {
+			delete(a.byHash, h)
+		}
+	}
+}
+
+// Poll applies invalidations recorded since the last poll, by this or any
+// other process sharing the database.
+func (a *Authenticator) Poll(ctx context.Context) error {
+	a.mu.RLock()
+	after, primed := a.seq, a.primed
+	a.mu.RUnlock()
+	invs, last, err := a.store.Invalidations(ctx, after)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !primed && !a.primed {
+		// The first poll only learns where the log stands: the cache is empty.
+		a.seq, a.primed = last, true
+		return nil
+	}
+	for _, inv := range invs {
+		if inv.Seq <= a.seq {
+			continue
+		}
+		a.forgetLocked(inv.TokenID, inv.UserID)
+		a.seq = inv.Seq
+	}
+	if last > a.seq {
+		a.seq = last
+	}
+	return nil
+}
+
+// Run polls the invalidation log and flushes "last used" records until ctx
+// is done, then flushes once more.
+func (a *Authenticator) Run(ctx context.Context) {
+	poll := time.NewTicker(a.cfg.PollInterval)
+	defer poll.Stop()
+	flush := time.NewTicker(5 * time.Second)
+	defer flush.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			a.Flush(fctx)
+			cancel()
+			return
+		case <-poll.C:
+			if err := a.Poll(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("reading token invalidations failed", "err", err)
+			}
+		case <-flush.C:
+			a.Flush(ctx)
+		}
+	}
+}
+
+// noteUse queues a "last used" record, at most one per token per
+// UseInterval, without touching the database.
+func (a *Authenticator) noteUse(id int64, ip string, now time.Time) {
+	a.mu.RLock()
+	last, ok := a.written[id]
+	a.mu.RUnlock()
+	if ok && now.Sub(last) < a.cfg.UseInterval {
+		return
+	}
+	a.mu.Lock()
+	a.written[id] = now
+	a.uses[id] = gatehouse.TokenUse{TokenID: id, At: now, IP: ip}
+	a.mu.Unlock()
+}
+
+// Flush writes queued "last used" records in one batch.
+func (a *Authenticator) Flush(ctx context.Context) {
+	a.mu.Lock()
+	if len(a.uses) == 0 {
+		a.mu.Unlock()
+		return
+	}
+	batch := make([]gatehouse.TokenUse, 0, len(a.uses))
+	for _, u := range a.uses {
+		batch = append(batch, u)
+	}
+	a.uses = make(map[int64]gatehouse.TokenUse)
+	cutoff := a.cfg.Now().Add(-a.cfg.UseInterval)
+	for id, t := range a.written {
+		if t.Before(cutoff) {
+			delete(a.written, id)
+		}
+	}
+	a.mu.Unlock()
+	if err := a.store.RecordTokenUses(ctx, batch); err != nil {
+		a.log.Warn("recording token use failed", "err", err, "tokens", len(batch))
+	}
+}

@@ -1,0 +1,169 @@
+// Package server assembles Gatehouse's HTTP surface — git, API, web,
+// health and metrics — behind one listener, and runs it with graceful
+// shutdown.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/githttp"
+	"github.com/gatehouse/gatehouse/internal/gitrepo"
+	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/service"
+)
+
+// Server is a configured Gatehouse HTTP server.
+type Server struct {
+	Auth    *auth.Authenticator
+	Service *service.Service
+	handler http.Handler
+	log     *slog.Logger
+	metrics *metrics
+}
+
+// Options are what New needs beyond the store.
+type Options struct {
+	Repos       *gitrepo.Dir
+	Network     httpx.Network
+	PrivateMode bool
+	TokenPrefix string
+	AuthConfig  auth.Config
+	Log         *slog.Logger
+}
+
+// New wires the handlers together.
+func New(store gatehouse.Store, opts Options) *Server {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	a := auth.New(store, opts.AuthConfig, log)
+	az := &authz.Authorizer{Store: store, PrivateMode: opts.PrivateMode}
+	svc := &service.Service{Store: store, Repos: opts.Repos, Cache: a, Prefix: opts.TokenPrefix, Log: log}
+	s := &Server{Auth: a, Service: svc, log: log, metrics: &metrics{}}
+	git := &githttp.Handler{Auth: a, Authz: az, Repos: opts.Repos, Store: store, Network: opts.Network, Log: log,
+		OnPush: func(context.Context, *gatehouse.Repo, *gatehouse.Actor) { s.metrics.pushes.Add(1) }}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.Handle("GET /metrics", s.metrics)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := githttp.Match(r.URL.Path); ok {
+			s.metrics.gitRequests.Add(1)
+			git.ServeHTTP(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	})
+	s.handler = httpx.Logging(log, s.metrics.wrap(mux))
+	return s
+}
+
+// Handler returns the root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve runs the server on ln (with TLS when tlsConfig is set) until ctx
+// ends, then shuts down gracefully: new connections stop at once, running
+// requests get up to 30 seconds, and pending "last used" records are saved.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Config) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 20 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if tlsConfig != nil {
+		srv.TLSConfig = tlsConfig
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { s.Auth.Run(bg); close(done) }()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	stopBG()
+	<-done
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// metrics are a handful of counters in Prometheus' text format.
+type metrics struct {
+	requests    [6]atomic.Int64 // by status class 1xx..5xx; [0] unused
+	gitRequests atomic.Int64
+	pushes      atomic.Int64
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (m *metrics) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		c := sw.code / 100
+		if c < 1 || c > 5 {
+			c = 2
+		}
+		m.requests[c].Add(1)
+	})
+}
+
+func (m *metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	var b strings.Builder
+	b.WriteString("# HELP gatehouse_http_requests_total HTTP requests served, by status class.\n# TYPE gatehouse_http_requests_total counter\n")
+	for c := 1; c <= 5; c++ {
+		fmt.Fprintf(&b, "gatehouse_http_requests_total{code=\"%dxx\"} %d\n", c, m.requests[c].Load())
+	}
+	fmt.Fprintf(&b, "# HELP gatehouse_git_requests_total Git smart HTTP requests.\n# TYPE gatehouse_git_requests_total counter\ngatehouse_git_requests_total %d\n", m.gitRequests.Load())
+	fmt.Fprintf(&b, "# HELP gatehouse_git_pushes_total Successful pushes.\n# TYPE gatehouse_git_pushes_total counter\ngatehouse_git_pushes_total %d\n", m.pushes.Load())
+	io.WriteString(w, b.String())
+}

@@ -1,0 +1,278 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// repoFrom joins the owner so that every loaded repository knows its
+// owner's login, which URLs and FullName need.
+const (
+	repoCols = `r.id, r.owner_id, u.login, r.name, r.description, r.private,
+	r.default_branch, r.created_at, r.updated_at, r.pushed_at`
+	repoFrom = ` FROM repos r JOIN users u ON u.id = r.owner_id`
+)
+
+func scanRepo(s scanner) (*gatehouse.Repo, error) {
+	var (
+		r                        gatehouse.Repo
+		created, updated, pushed sql.NullInt64
+	)
+	err := s.Scan(&r.ID, &r.OwnerID, &r.Owner, &r.Name, &r.Description, &r.Private,
+		&r.DefaultBranch, &created, &updated, &pushed)
+	if err != nil {
+		return nil, err
+	}
+	r.CreatedAt, r.UpdatedAt, r.PushedAt = fromMsec(created), fromMsec(updated), fromMsec(pushed)
+	return &r, nil
+}
+
+// CreateRepo inserts r, sets its ID and times and fills in Owner.
+func (db *DB) CreateRepo(ctx context.Context, r *gatehouse.Repo) error {
+	const op = "create repository"
+	t := now()
+	var (
+		id    int64
+		owner string
+	)
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO repos
+			(owner_id, name, lower_name, description, private, default_branch,
+			 created_at, updated_at, pushed_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
+			RETURNING id`,
+			r.OwnerID, r.Name, strings.ToLower(r.Name), r.Description, r.Private,
+			r.DefaultBranch, t.UnixMilli(), msec(r.PushedAt)).Scan(&id)
+		if err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT login FROM users WHERE id = $1`, r.OwnerID).Scan(&owner)
+	})
+	if err != nil {
+		return db.fail(op, err, "owner not found")
+	}
+	r.ID, r.Owner, r.CreatedAt, r.UpdatedAt, r.PushedAt = id, owner, t, t, norm(r.PushedAt)
+	return nil
+}
+
+// UpdateRepo saves description, private, default branch and pushed at, and
+// sets UpdatedAt.
+func (db *DB) UpdateRepo(ctx context.Context, r *gatehouse.Repo) error {
+	const op = "update repository"
+	t := now()
+	res, err := db.db.ExecContext(ctx, `UPDATE repos SET
+		description = $1, private = $2, default_branch = $3, pushed_at = $4, updated_at = $5
+		WHERE id = $6`,
+		r.Description, r.Private, r.DefaultBranch, msec(r.PushedAt), t.UnixMilli(), r.ID)
+	if err == nil {
+		err = affected(op, res, "repository not found")
+	}
+	if err != nil {
+		return db.fail(op, err, "")
+	}
+	r.UpdatedAt, r.PushedAt = t, norm(r.PushedAt)
+	return nil
+}
+
+// DeleteRepo removes the repository; its collaborators go with it through
+// ON DELETE CASCADE.
+func (db *DB) DeleteRepo(ctx context.Context, id int64) error {
+	const op = "delete repository"
+	res, err := db.db.ExecContext(ctx, `DELETE FROM repos WHERE id = $1`, id)
+	if err == nil {
+		err = affected(op, res, "repository not found")
+	}
+	if err != nil {
+		return db.fail(op, err, "")
+	}
+	return nil
+}
+
+// FindRepo looks a repository up by owner login and name,
+// case-insensitively.
+func (db *DB) FindRepo(ctx context.Context, owner, name string) (*gatehouse.Repo, error) {
+	return db.findRepo(ctx, `u.lower_login = $1 AND r.lower_name = $2`,
+		strings.ToLower(owner), strings.ToLower(name))
+}
+
+// FindRepoByID returns NotFound when there is no such repository.
+func (db *DB) FindRepoByID(ctx context.Context, id int64) (*gatehouse.Repo, error) {
+	return db.findRepo(ctx, `r.id = $1`, id)
+}
+
+func (db *DB) findRepo(ctx context.Context, where string, args ...any) (*gatehouse.Repo, error) {
+	const op = "find repository"
+	r, err := scanRepo(db.db.QueryRowContext(ctx, `SELECT `+repoCols+repoFrom+` WHERE `+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gatehouse.E(op, gatehouse.NotFound, "repository not found")
+	}
+	if err != nil {
+		return nil, db.fail(op, err, "")
+	}
+	return r, nil
+}
+
+// ListRepos returns repositories matching f ordered by owner login and name.
+func (db *DB) ListRepos(ctx context.Context, f gatehouse.RepoFilter, page gatehouse.Page) ([]*gatehouse.Repo, error) {
+	const op = "list repositories"
+	var (
+		where []string
+		args  []any
+	)
+	// arg adds a parameter and returns its placeholder; a placeholder may
+	// appear more than once in the query.
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	const isCollaborator = `EXISTS (SELECT 1 FROM collaborators c WHERE c.repo_id = r.id AND c.user_id = `
+	if f.OwnerID != 0 {
+		where = append(where, `r.owner_id = `+arg(f.OwnerID))
+	}
+	if f.PublicOnly {
+		where = append(where, `NOT r.private`)
+	}
+	if f.VisibleTo != 0 {
+		p := arg(f.VisibleTo)
+		where = append(where, `(NOT r.private OR r.owner_id = `+p+` OR `+isCollaborator+p+`))`)
+	}
+	if f.Member != 0 {
+		p := arg(f.Member)
+		where = append(where, `(r.owner_id = `+p+` OR `+isCollaborator+p+`))`)
+	}
+	q := `SELECT ` + repoCols + repoFrom
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY u.lower_login, r.lower_name LIMIT ` + arg(page.Limit()) + ` OFFSET ` + arg(page.Offset())
+
+	rows, err := db.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, db.fail(op, err, "")
+	}
+	defer rows.Close()
+	repos := []*gatehouse.Repo{}
+	for rows.Next() {
+		r, err := scanRepo(rows)
+		if err != nil {
+			return nil, db.fail(op, err, "")
+		}
+		repos = append(repos, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.fail(op, err, "")
+	}
+	return repos, nil
+}
+
+// SetCollaborator grants the user the permission on the repository,
+// replacing an earlier grant; PermNone removes the grant.
+func (db *DB) SetCollaborator(ctx context.Context, repoID, userID int64, p gatehouse.Permission) error {
+	const op = "set collaborator"
+	if p < gatehouse.PermNone || p > gatehouse.PermAdmin {
+		return gatehouse.E(op, gatehouse.Invalid, "unknown permission")
+	}
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if p == gatehouse.PermNone {
+			res, err := tx.ExecContext(ctx,
+				`DELETE FROM collaborators WHERE repo_id = $1 AND user_id = $2`, repoID, userID)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n > 0 {
+				return err
+			}
+			// Nothing to remove: still tell the caller when it named
+			// a repository or user that does not exist.
+			return checkRepoAndUser(ctx, tx, op, repoID, userID)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO collaborators (repo_id, user_id, permission)
+			VALUES ($1, $2, $3)
+			ON CONFLICT (repo_id, user_id) DO UPDATE SET permission = excluded.permission`,
+			repoID, userID, int(p))
+		return err
+	})
+	if class, _ := db.d.classify(err); class == classForeignKey {
+		// The driver does not say which reference failed, so look. This
+		// runs after the rollback: PostgreSQL refuses further statements
+		// in a failed transaction.
+		if e := checkRepoAndUser(ctx, db.db, op, repoID, userID); e != nil {
+			return db.fail(op, e, "")
+		}
+	}
+	if err != nil {
+		return db.fail(op, err, "repository or user not found")
+	}
+	return nil
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// checkRepoAndUser returns NotFound naming whichever of the two is missing.
+func checkRepoAndUser(ctx context.Context, tx querier, op string, repoID, userID int64) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM repos WHERE id = $1`, repoID).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return gatehouse.E(op, gatehouse.NotFound, "repository not found")
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE id = $1`, userID).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return gatehouse.E(op, gatehouse.NotFound, "user not found")
+	}
+	return nil
+}
+
+// Collaborator returns the user's explicit grant on the repository, or
+// PermNone.
+func (db *DB) Collaborator(ctx context.Context, repoID, userID int64) (gatehouse.Permission, error) {
+	var p int
+	err := db.db.QueryRowContext(ctx,
+		`SELECT permission FROM collaborators WHERE repo_id = $1 AND user_id = $2`,
+		repoID, userID).Scan(&p)
+	if errors.Is(err, sql.ErrNoRows) {
+		return gatehouse.PermNone, nil
+	}
+	if err != nil {
+		return gatehouse.PermNone, db.fail("find collaborator", err, "")
+	}
+	return gatehouse.Permission(p), nil
+}
+
+// ListCollaborators returns the explicit grants on a repository ordered by
+// login.
+func (db *DB) ListCollaborators(ctx context.Context, repoID int64) ([]gatehouse.Collaborator, error) {
+	const op = "list collaborators"
+	rows, err := db.db.QueryContext(ctx, `SELECT `+userCols+`, c.permission
+		FROM collaborators c JOIN users u ON u.id = c.user_id
+		WHERE c.repo_id = $1
+		ORDER BY u.lower_login`, repoID)
+	if err != nil {
+		return nil, db.fail(op, err, "")
+	}
+	defer rows.Close()
+	out := []gatehouse.Collaborator{}
+	for rows.Next() {
+		var p int
+		u, err := scanUser(rows, &p)
+		if err != nil {
+			return nil, db.fail(op, err, "")
+		}
+		out = append(out, gatehouse.Collaborator{User: u, Permission: gatehouse.Permission(p)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.fail(op, err, "")
+	}
+	return out, nil
+}

@@ -1,0 +1,425 @@
+// Package sqldb implements gatehouse.Store on SQL databases.
+//
+// SQLite (through the pure-Go modernc.org/sqlite driver) is supported now;
+// the code is laid out for a PostgreSQL adapter to be added with nothing but
+// a migrations directory and an error classifier (see dialect): every query
+// is written once, in SQL both databases accept.
+//
+// Several processes may use one SQLite file at the same time, typically the
+// server and an administrative command. Writers therefore wait for each
+// other (a busy timeout and transactions that take the write lock when they
+// begin) instead of failing, and caches learn about changes made elsewhere
+// through the invalidations table.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// migrationsFS holds one directory of numbered schema files per dialect.
+//
+//go:embed migrations
+var migrationsFS embed.FS
+
+// sqlitePragmas configure every SQLite connection. busy_timeout comes first
+// in the driver's order, so that even the journal mode switch on a fresh
+// file waits for other processes instead of failing. _txlock=immediate makes
+// every read-write transaction take the write lock at BEGIN: a deferred
+// transaction that reads and then writes in WAL mode fails at once with
+// SQLITE_BUSY when another connection committed in between, and the busy
+// timeout cannot help it.
+const sqlitePragmas = "_pragma=busy_timeout(10000)" +
+	"&_pragma=journal_mode(WAL)" +
+	"&_pragma=foreign_keys(1)" +
+	"&_pragma=synchronous(NORMAL)" +
+	"&_txlock=immediate"
+
+// invalidationTTL is how long invalidation rows are kept. Caches poll far
+// more often than this; a process that has not polled for so long has to
+// drop its whole cache anyway.
+const invalidationTTL = time.Hour
+
+// DB is a gatehouse.Store backed by a SQL database. It is safe for
+// concurrent use.
+type DB struct {
+	db *sql.DB
+	d  *dialect
+}
+
+var _ gatehouse.Store = (*DB)(nil)
+
+// Open connects to the database named by databaseURL and brings its schema
+// up to date. databaseURL is a path to a SQLite file, which is created with
+// its parent directory if missing, or the same as a "sqlite:" or "file:"
+// URL (sqlite:///var/lib/gatehouse/gatehouse.db). postgres:// URLs are
+// recognized but not supported yet.
+func Open(ctx context.Context, databaseURL string) (*DB, error) {
+	const op = "open database"
+	if isPostgres(databaseURL) {
+		return nil, gatehouse.E(op, gatehouse.Invalid, "PostgreSQL support is not built yet")
+	}
+	file, err := sqlitePath(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := createFile(file); err != nil {
+		return nil, gatehouse.Wrap(op, gatehouse.Internal, err)
+	}
+	// A plain path, not a file: URI, so that no character in it is
+	// taken for URI syntax; the driver splits the parameters off at '?'.
+	return open(ctx, sqliteDialect, file+"?"+sqlitePragmas)
+}
+
+func open(ctx context.Context, d *dialect, dsn string) (*DB, error) {
+	const op = "open database"
+	sdb, err := sql.Open(d.driver, dsn)
+	if err != nil {
+		return nil, gatehouse.Wrap(op, gatehouse.Internal, err)
+	}
+	db := &DB{db: sdb, d: d}
+	if err := db.migrate(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close releases the database.
+func (db *DB) Close() error {
+	if err := db.db.Close(); err != nil {
+		return gatehouse.Wrap("close database", gatehouse.Internal, err)
+	}
+	return nil
+}
+
+func isPostgres(u string) bool {
+	l := strings.ToLower(u)
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+}
+
+// sqlitePath turns the accepted spellings of a SQLite location into a file
+// path.
+func sqlitePath(u string) (string, error) {
+	const op = "open database"
+	p := u
+	lower := strings.ToLower(u)
+	for _, scheme := range []string{"sqlite:", "sqlite3:", "file:"} {
+		if !strings.HasPrefix(lower, scheme) {
+			continue
+		}
+		p = u[len(scheme):]
+		if strings.Contains(p, "?") || strings.Contains(p, "#") {
+			return "", gatehouse.E(op, gatehouse.Invalid, "database URL parameters are not supported; the SQLite settings are fixed")
+		}
+		if rest, ok := strings.CutPrefix(p, "//"); ok {
+			// The authority must be empty (sqlite:///abs/path) or
+			// localhost; anything else would be a remote file.
+			host, tail, _ := strings.Cut(rest, "/")
+			if host != "" && !strings.EqualFold(host, "localhost") {
+				return "", gatehouse.E(op, gatehouse.Invalid, "database URL names a remote host; give a local path")
+			}
+			p = "/" + tail
+		}
+		var err error
+		if p, err = url.PathUnescape(p); err != nil {
+			return "", gatehouse.E(op, gatehouse.Invalid, "database URL has a malformed escape")
+		}
+		break
+	}
+	switch {
+	case p == "" || p == "/":
+		return "", gatehouse.E(op, gatehouse.Invalid, "database path is empty")
+	case p == ":memory:" || strings.HasPrefix(p, ":memory:"):
+		// Every pooled connection would get its own empty database.
+		return "", gatehouse.E(op, gatehouse.Invalid, "in-memory databases are not supported; give a file path")
+	case strings.Contains(p, "://"):
+		return "", gatehouse.E(op, gatehouse.Invalid, "unsupported database URL; use a SQLite file path or postgres://")
+	case strings.ContainsAny(p, "?\x00"):
+		return "", gatehouse.E(op, gatehouse.Invalid, "database path must not contain '?'")
+	}
+	return filepath.Clean(p), nil
+}
+
+// createFile makes the database file, and its directory, readable by the
+// owner only before SQLite opens it: the file holds password and token
+// hashes, and SQLite gives its -wal and -shm files the same mode.
+func createFile(file string) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// migration is one numbered schema file.
+type migration struct {
+	version int64
+	name    string
+}
+
+func (db *DB) migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationsFS, db.d.migrations)
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	seen := map[int64]string{}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		num, _, _ := strings.Cut(e.Name(), "_")
+		v, err := strconv.ParseInt(num, 10, 64)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive version number", e.Name())
+		}
+		if other, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migrations %s and %s share version %d", other, e.Name(), v)
+		}
+		seen[v] = e.Name()
+		ms = append(ms, migration{version: v, name: e.Name()})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// migrate applies the schema files not yet recorded in schema_migrations,
+// all in one transaction. The transaction holds the write lock from its
+// start, so of several processes opening a fresh database at once one
+// migrates and the others wait and then find nothing to do.
+func (db *DB) migrate(ctx context.Context) error {
+	const op = "migrate database"
+	ms, err := db.migrations()
+	if err != nil {
+		return gatehouse.Wrap(op, gatehouse.Internal, err)
+	}
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		if db.d.migrateLock != "" {
+			if _, err := tx.ExecContext(ctx, db.d.migrateLock); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    BIGINT PRIMARY KEY,
+			applied_at BIGINT NOT NULL
+		)`); err != nil {
+			return err
+		}
+		applied := map[int64]bool{}
+		var newest int64
+		rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var v int64
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return err
+			}
+			applied[v] = true
+			newest = max(newest, v)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(ms) > 0 && newest > ms[len(ms)-1].version {
+			// Running an old binary on a newer schema could write rows
+			// the newer code does not expect.
+			return gatehouse.Errorf(op, gatehouse.Internal,
+				"database schema version %d is newer than this build supports (%d)", newest, ms[len(ms)-1].version)
+		}
+		for _, m := range ms {
+			if applied[m.version] {
+				continue
+			}
+			text, err := fs.ReadFile(migrationsFS, path.Join(db.d.migrations, m.name))
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(text)); err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+				m.version, now().UnixMilli()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return db.fail(op, err, "")
+	}
+	return nil
+}
+
+// tx runs fn in a read-write transaction and commits when fn succeeds.
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// conflictMessages are shown to callers who hit a unique constraint.
+var conflictMessages = map[string]string{
+	consLogin:     "login already taken",
+	consEmail:     "email already in use",
+	consRepoName:  "a repository with this name already exists",
+	consTokenNote: "a token with this note already exists",
+	consTokenHash: "a token with this value already exists",
+}
+
+// fail turns err into a *gatehouse.Error for op. missing is the message for
+// a foreign key failure, which for every statement here means that a row
+// the new one refers to does not exist. Errors that already are
+// *gatehouse.Error pass through unchanged.
+func (db *DB) fail(op string, err error, missing string) error {
+	if ge, ok := err.(*gatehouse.Error); ok {
+		return ge
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return gatehouse.Wrap(op, gatehouse.Unavailable, err)
+	}
+	class, cons := db.d.classify(err)
+	switch class {
+	case classUnique:
+		msg := conflictMessages[cons]
+		if msg == "" {
+			msg = "already exists"
+		}
+		return &gatehouse.Error{Op: op, Kind: gatehouse.Conflict, Msg: msg, Err: err}
+	case classForeignKey:
+		if missing == "" {
+			missing = "a referenced record does not exist"
+		}
+		return &gatehouse.Error{Op: op, Kind: gatehouse.NotFound, Msg: missing, Err: err}
+	case classInvalid:
+		return &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Msg: "value refused by the database", Err: err}
+	case classBusy:
+		return &gatehouse.Error{Op: op, Kind: gatehouse.Unavailable, Msg: "database is busy", Err: err}
+	}
+	return gatehouse.Wrap(op, gatehouse.Internal, err)
+}
+
+// affected returns the NotFound error msg when res touched no row.
+func affected(op string, res sql.Result, msg string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return gatehouse.E(op, gatehouse.NotFound, msg)
+	}
+	return nil
+}
+
+// now is the time stamp for new and changed rows, at the precision the
+// database keeps so that a struct just written equals the one read back.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+// msec converts a time to its column value: Unix milliseconds, or NULL for
+// the zero time.
+func msec(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// fromMsec is the inverse of msec.
+func fromMsec(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(v.Int64).UTC()
+}
+
+// norm is t as it will read back from the database.
+func norm(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Millisecond)
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// recordInvalidation announces a change to a token (tokenID > 0) or to all
+// of a user's tokens, and drops announcements every cache has long seen.
+// It runs in the transaction of the change, so that a cache never misses
+// a committed change and never hears of one that was rolled back.
+func recordInvalidation(ctx context.Context, tx *sql.Tx, tokenID, userID int64) error {
+	t := now()
+	if _, err := tx.ExecContext(ctx,
+		`DELETE FROM invalidations WHERE at < $1`, t.Add(-invalidationTTL).UnixMilli()); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO invalidations (token_id, user_id, at) VALUES ($1, $2, $3)`,
+		tokenID, userID, t.UnixMilli())
+	return err
+}
+
+// Invalidations returns the invalidations recorded after the given sequence
+// number, oldest first, and the newest sequence number seen.
+//
+// On SQLite writers are serialized, so sequence numbers become visible in
+// order and polling by "greater than the last seen" misses nothing. A
+// PostgreSQL adapter has to account for sequence values that commit out of
+// order.
+func (db *DB) Invalidations(ctx context.Context, after int64) ([]gatehouse.Invalidation, int64, error) {
+	const op = "list invalidations"
+	rows, err := db.db.QueryContext(ctx,
+		`SELECT seq, token_id, user_id, at FROM invalidations WHERE seq > $1 ORDER BY seq`, after)
+	if err != nil {
+		return nil, after, db.fail(op, err, "")
+	}
+	defer rows.Close()
+	var out []gatehouse.Invalidation
+	last := after
+	for rows.Next() {
+		var (
+			inv gatehouse.Invalidation
+			at  sql.NullInt64
+		)
+		if err := rows.Scan(&inv.Seq, &inv.TokenID, &inv.UserID, &at); err != nil {
+			return nil, after, db.fail(op, err, "")
+		}
+		inv.At = fromMsec(at)
+		out = append(out, inv)
+		last = inv.Seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, after, db.fail(op, err, "")
+	}
+	return out, last, nil
+}

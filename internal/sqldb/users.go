@@ -1,0 +1,130 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+const userCols = `u.id, u.login, u.email, u.name, u.site_admin, u.suspended,
+	u.password_hash, u.locale, u.created_at, u.updated_at`
+
+// scanUser reads the userCols of a row, then the extra columns after them.
+func scanUser(s scanner, extra ...any) (*gatehouse.User, error) {
+	var (
+		u                gatehouse.User
+		created, updated sql.NullInt64
+	)
+	dest := []any{&u.ID, &u.Login, &u.Email, &u.Name, &u.SiteAdmin, &u.Suspended,
+		&u.PasswordHash, &u.Locale, &created, &updated}
+	if err := s.Scan(append(dest, extra...)...); err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.UpdatedAt = fromMsec(created), fromMsec(updated)
+	return &u, nil
+}
+
+// CreateUser inserts u and sets its ID, CreatedAt and UpdatedAt.
+func (db *DB) CreateUser(ctx context.Context, u *gatehouse.User) error {
+	const op = "create user"
+	t := now()
+	var id int64
+	err := db.db.QueryRowContext(ctx, `INSERT INTO users
+		(login, lower_login, email, lower_email, name, site_admin, suspended,
+		 password_hash, locale, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+		RETURNING id`,
+		u.Login, strings.ToLower(u.Login), u.Email, strings.ToLower(u.Email), u.Name,
+		u.SiteAdmin, u.Suspended, u.PasswordHash, u.Locale, t.UnixMilli()).Scan(&id)
+	if err != nil {
+		return db.fail(op, err, "")
+	}
+	u.ID, u.CreatedAt, u.UpdatedAt = id, t, t
+	return nil
+}
+
+// UpdateUser saves the mutable fields of u, sets UpdatedAt and records an
+// invalidation for all of the user's tokens, since a suspension or a
+// demotion must reach every cached credential.
+func (db *DB) UpdateUser(ctx context.Context, u *gatehouse.User) error {
+	const op = "update user"
+	t := now()
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET
+			email = $1, lower_email = $2, name = $3, site_admin = $4, suspended = $5,
+			password_hash = $6, locale = $7, updated_at = $8
+			WHERE id = $9`,
+			u.Email, strings.ToLower(u.Email), u.Name, u.SiteAdmin, u.Suspended,
+			u.PasswordHash, u.Locale, t.UnixMilli(), u.ID)
+		if err != nil {
+			return err
+		}
+		if err := affected(op, res, "user not found"); err != nil {
+			return err
+		}
+		return recordInvalidation(ctx, tx, 0, u.ID)
+	})
+	if err != nil {
+		return db.fail(op, err, "")
+	}
+	u.UpdatedAt = t
+	return nil
+}
+
+// FindUserByID returns NotFound when there is no such user.
+func (db *DB) FindUserByID(ctx context.Context, id int64) (*gatehouse.User, error) {
+	return db.findUser(ctx, "find user", `u.id = $1`, id)
+}
+
+// FindUserByLogin matches case-insensitively.
+func (db *DB) FindUserByLogin(ctx context.Context, login string) (*gatehouse.User, error) {
+	return db.findUser(ctx, "find user", `u.lower_login = $1`, strings.ToLower(login))
+}
+
+func (db *DB) findUser(ctx context.Context, op, where string, arg any) (*gatehouse.User, error) {
+	u, err := scanUser(db.db.QueryRowContext(ctx,
+		`SELECT `+userCols+` FROM users u WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gatehouse.E(op, gatehouse.NotFound, "user not found")
+	}
+	if err != nil {
+		return nil, db.fail(op, err, "")
+	}
+	return u, nil
+}
+
+// ListUsers returns users ordered by ID.
+func (db *DB) ListUsers(ctx context.Context, page gatehouse.Page) ([]*gatehouse.User, error) {
+	const op = "list users"
+	rows, err := db.db.QueryContext(ctx,
+		`SELECT `+userCols+` FROM users u ORDER BY u.id LIMIT $1 OFFSET $2`,
+		page.Limit(), page.Offset())
+	if err != nil {
+		return nil, db.fail(op, err, "")
+	}
+	defer rows.Close()
+	users := []*gatehouse.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, db.fail(op, err, "")
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.fail(op, err, "")
+	}
+	return users, nil
+}
+
+// CountUsers returns the number of users.
+func (db *DB) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+		return 0, db.fail("count users", err, "")
+	}
+	return n, nil
+}

@@ -1,0 +1,154 @@
+package gatehouse
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence contract. The SQLite and PostgreSQL adapters in
+// internal/sqldb implement it and are checked by the same contract suite.
+//
+// Every method returns *Error values: NotFound when a looked-up row does not
+// exist, Conflict when a unique value (login, repository name, token note
+// per user, token hash) is already taken, Invalid for values the database
+// refuses, and Internal for everything else.
+type Store interface {
+	// CreateUser inserts u and sets its ID, CreatedAt and UpdatedAt.
+	// Returns Conflict when the login or email is taken.
+	CreateUser(ctx context.Context, u *User) error
+	// UpdateUser saves every mutable field of u (email, name, site admin,
+	// suspended, password hash, locale) and records an invalidation so
+	// that cached credentials of the user are re-read. Returns NotFound.
+	UpdateUser(ctx context.Context, u *User) error
+	// FindUserByID returns NotFound when there is no such user.
+	FindUserByID(ctx context.Context, id int64) (*User, error)
+	// FindUserByLogin matches case-insensitively. Returns NotFound.
+	FindUserByLogin(ctx context.Context, login string) (*User, error)
+	// ListUsers returns users ordered by ID.
+	ListUsers(ctx context.Context, page Page) ([]*User, error)
+	// CountUsers returns the number of users.
+	CountUsers(ctx context.Context) (int, error)
+
+	// CreateRepo inserts r and sets its ID and times. Returns Conflict when
+	// the owner already has a repository of that name (case-insensitively),
+	// NotFound when the owner does not exist.
+	CreateRepo(ctx context.Context, r *Repo) error
+	// UpdateRepo saves description, private, default branch and pushed at.
+	// Returns NotFound.
+	UpdateRepo(ctx context.Context, r *Repo) error
+	// DeleteRepo removes the repository row and its collaborators.
+	// Returns NotFound.
+	DeleteRepo(ctx context.Context, id int64) error
+	// FindRepo looks a repository up by owner login and name,
+	// case-insensitively. Returns NotFound.
+	FindRepo(ctx context.Context, owner, name string) (*Repo, error)
+	// FindRepoByID returns NotFound.
+	FindRepoByID(ctx context.Context, id int64) (*Repo, error)
+	// ListRepos returns repositories matching f ordered by owner and name.
+	ListRepos(ctx context.Context, f RepoFilter, page Page) ([]*Repo, error)
+
+	// SetCollaborator grants user the permission on the repository,
+	// replacing any earlier grant; PermNone removes it. Returns NotFound
+	// when the repository or user does not exist.
+	SetCollaborator(ctx context.Context, repoID, userID int64, p Permission) error
+	// Collaborator returns the user's explicit grant on the repository, or
+	// PermNone. Ownership is not a grant; see authz.
+	Collaborator(ctx context.Context, repoID, userID int64) (Permission, error)
+	// ListCollaborators returns the explicit grants on a repository ordered
+	// by login.
+	ListCollaborators(ctx context.Context, repoID int64) ([]Collaborator, error)
+
+	// CreateToken inserts t and sets its ID and times. Returns Conflict when
+	// the user already has a token with that note, or the hash is taken.
+	CreateToken(ctx context.Context, t *Token) error
+	// UpdateToken saves note and scopes, and, for a regeneration, hash,
+	// last eight and expiry. It records an invalidation. Returns NotFound,
+	// Conflict (note taken).
+	UpdateToken(ctx context.Context, t *Token) error
+	// DeleteToken removes a token and records an invalidation so that every
+	// node drops it from its cache. Returns NotFound.
+	DeleteToken(ctx context.Context, id int64) error
+	// FindTokenByHash is the one lookup on the authentication path: one
+	// indexed equality on the hex SHA-256. Returns NotFound.
+	FindTokenByHash(ctx context.Context, hash string) (*Token, error)
+	// FindTokenByID returns NotFound.
+	FindTokenByID(ctx context.Context, id int64) (*Token, error)
+	// ListTokens returns tokens matching f ordered by ID.
+	ListTokens(ctx context.Context, f TokenFilter, page Page) ([]*Token, error)
+	// RecordTokenUses stores the latest use of each token in one batch.
+	RecordTokenUses(ctx context.Context, uses []TokenUse) error
+
+	// Invalidations returns the invalidations recorded after the given
+	// sequence number, oldest first, and the newest sequence number seen.
+	// Caches poll it to learn of deletions made by other processes.
+	Invalidations(ctx context.Context, after int64) ([]Invalidation, int64, error)
+
+	// Setting returns a stored instance setting, NotFound when unset.
+	Setting(ctx context.Context, key string) (string, error)
+	// SetSetting stores an instance setting.
+	SetSetting(ctx context.Context, key, value string) error
+	// DeleteSetting removes a setting if it is present and reports whether
+	// it was. Used for single-use secrets: only one caller gets true.
+	DeleteSetting(ctx context.Context, key string) (bool, error)
+
+	// Close releases the database.
+	Close() error
+}
+
+// Page selects a slice of a listing. PerPage 0 means the default (30);
+// Page counts from 1.
+type Page struct {
+	Page    int
+	PerPage int
+}
+
+// Limit and Offset turn a Page into SQL terms, applying defaults and caps.
+func (p Page) Limit() int {
+	switch {
+	case p.PerPage <= 0:
+		return 30
+	case p.PerPage > 100:
+		return 100
+	}
+	return p.PerPage
+}
+
+// Offset is the number of rows to skip.
+func (p Page) Offset() int {
+	if p.Page <= 1 {
+		return 0
+	}
+	return (p.Page - 1) * p.Limit()
+}
+
+// RepoFilter narrows ListRepos. Zero fields do not filter.
+type RepoFilter struct {
+	OwnerID int64
+	// VisibleTo, when non-zero, keeps public repositories plus private ones
+	// the user owns or collaborates on.
+	VisibleTo int64
+	// PublicOnly keeps only public repositories.
+	PublicOnly bool
+	// Member, when non-zero, keeps repositories the user owns or
+	// collaborates on.
+	Member int64
+}
+
+// TokenFilter narrows ListTokens. Zero fields do not filter.
+type TokenFilter struct {
+	UserID int64
+}
+
+// Collaborator is an explicit grant on a repository.
+type Collaborator struct {
+	User       *User
+	Permission Permission
+}
+
+// Invalidation tells caches that a token or all tokens of a user changed.
+type Invalidation struct {
+	Seq     int64
+	TokenID int64 // 0 when the whole user changed
+	UserID  int64
+	At      time.Time
+}

@@ -1,0 +1,36 @@
+package gatehouse
+
+import "time"
+
+// User is a person with an account. Logins are unique, case-insensitively.
+type User struct {
+	ID           int64
+	Login        string
+	Email        string
+	Name         string
+	SiteAdmin    bool
+	Suspended    bool
+	PasswordHash string // argon2id, PHC string form; empty means no password login
+	Locale       string // "" follows the browser
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// ValidLogin reports whether s is an acceptable login or repository owner
+// name: 1–39 characters of ASCII letters, digits and single hyphens, not
+// starting or ending with a hyphen (GitHub's rule).
+func ValidLogin(s string) bool {
+	if len(s) == 0 || len(s) > 39 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '-' && s[i-1] != '-':
+		default:
+			return false
+		}
+	}
+	return true
+}

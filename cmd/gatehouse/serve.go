@@ -127,6 +127,7 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	defer st.Close()
 	srv := server.New(st, server.Options{
 		Repos:       e.repoDir(),
+		ExternalURL: base,
 		Network:     network,
 		TokenPrefix: e.prefix,
 		Log:         log,

@@ -36,7 +36,10 @@ type Server struct {
 
 // Options are what New needs beyond the store.
 type Options struct {
-	Repos       *gitrepo.Dir
+	Repos *gitrepo.Dir
+	// ExternalURL is the base URL users reach the server at, without a
+	// trailing slash; API responses build absolute URLs from it.
+	ExternalURL string
 	Network     httpx.Network
 	PrivateMode bool
 	TokenPrefix string
@@ -54,6 +57,7 @@ func New(store gatehouse.Store, opts Options) *Server {
 	az := &authz.Authorizer{Store: store, PrivateMode: opts.PrivateMode}
 	svc := &service.Service{Store: store, Repos: opts.Repos, Cache: a, Prefix: opts.TokenPrefix, Log: log}
 	s := &Server{Auth: a, Service: svc, log: log, metrics: &metrics{}}
+	_ = opts.ExternalURL // used by the API and web handlers
 	git := &githttp.Handler{Auth: a, Authz: az, Repos: opts.Repos, Store: store, Network: opts.Network, Log: log,
 		OnPush: func(context.Context, *gatehouse.Repo, *gatehouse.Actor) { s.metrics.pushes.Add(1) }}
 

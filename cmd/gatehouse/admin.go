@@ -25,6 +25,8 @@ func (e *env) admin(ctx context.Context, args []string) error {
 		return e.userCreate(ctx, args[2:])
 	case "repo create":
 		return e.repoCreate(ctx, args[2:])
+	case "repo collaborator":
+		return e.repoCollaborator(ctx, args[2:])
 	case "token create":
 		return e.tokenCreate(ctx, args[2:])
 	case "token list":
@@ -292,5 +294,50 @@ func (e *env) tokenRevoke(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "Revoked token %d.\n", id)
+	return nil
+}
+
+func (e *env) repoCollaborator(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("admin repo collaborator", flag.ContinueOnError)
+	e.common(fs)
+	perm := fs.String("permission", "write", "read, write, admin, or none to remove")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usagef("admin repo collaborator needs OWNER/NAME and USER")
+	}
+	owner, name, ok := strings.Cut(pos[0], "/")
+	if !ok {
+		return usagef("%q is not OWNER/NAME", pos[0])
+	}
+	p, ok := gatehouse.ParsePermission(*perm)
+	if !ok && *perm != "none" {
+		return usagef("--permission %q: use read, write, admin or none", *perm)
+	}
+	st, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	r, err := st.FindRepo(ctx, owner, name)
+	if err != nil {
+		if gatehouse.IsKind(err, gatehouse.NotFound) {
+			return fmt.Errorf("no repository %s", pos[0])
+		}
+		return err
+	}
+	u, err := st.FindUserByLogin(ctx, pos[1])
+	if err != nil {
+		if gatehouse.IsKind(err, gatehouse.NotFound) {
+			return fmt.Errorf("no user named %q", pos[1])
+		}
+		return err
+	}
+	if err := st.SetCollaborator(ctx, r.ID, u.ID, p); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "%s now has %s permission on %s.\n", u.Login, p, r.FullName())
 	return nil
 }

@@ -37,6 +37,7 @@ const usage = `Usage:
   gatehouse serve [--listen 127.0.0.1:3000] [--external-url URL] [--tls-cert F --tls-key F | --tls-self-signed]
   gatehouse admin user create --username NAME --email E [--admin] [--password-stdin]
   gatehouse admin repo create OWNER/NAME [--private] [--description D]
+  gatehouse admin repo collaborator OWNER/NAME USER [--permission read|write|admin|none]
   gatehouse admin token create --user NAME --note N [--scopes repo,read:org] [--expires 30d|YYYY-MM-DD|never]
   gatehouse admin token list [--user NAME] [--json]
   gatehouse admin token revoke ID

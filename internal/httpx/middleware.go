@@ -101,7 +101,9 @@ func redactPanic(p any) string {
 // RedactSecrets replaces anything shaped like a token or a Basic/Bearer
 // credential in s with "[redacted]".
 func RedactSecrets(s string) string {
-	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '"' || r == '\'' || r == ':' || r == '=' || r == '@' || r == '/' })
+	fields := strings.FieldsFunc(s, func(r rune) bool {
+		return r == ' ' || r == '"' || r == '\'' || r == ':' || r == '=' || r == '@' || r == '/'
+	})
 	for _, f := range fields {
 		if len(f) >= 20 {
 			s = strings.ReplaceAll(s, f, "[redacted]")

@@ -1,0 +1,398 @@
+// Package testenv runs the real gatehouse binary for end-to-end tests: it
+// builds it once, starts servers on random loopback ports with their own
+// data dirs, runs admin commands and real git with isolated configuration,
+// and keeps every line the server logged so tests can scan it for secrets.
+package testenv
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Binary builds ./cmd/gatehouse once per test process and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gatehouse-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "gatehouse")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/gatehouse")
+		cmd.Dir = ModuleRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// ModuleRoot returns the repository root (where go.mod is).
+func ModuleRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Require fails the test when a program is missing under CI=true and skips
+// it loudly otherwise.
+func Require(t testing.TB, program string) string {
+	t.Helper()
+	p, err := exec.LookPath(program)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is required but not installed (CI=true); .ci/run should have installed it", program)
+	}
+	t.Skipf("SKIPPING: %s is not installed; install it to run this test (CI installs it and fails without it)", program)
+	return ""
+}
+
+// Server is a running gatehouse serve.
+type Server struct {
+	t    testing.TB
+	Bin  string
+	Data string
+	// URL is the base URL, e.g. https://127.0.0.1:43567.
+	URL    string
+	Host   string // host:port
+	CAFile string // for HTTPS servers: the local CA to trust
+	// SetupURL is the one-time setup link printed at first start, if any.
+	SetupURL string
+	Cmd      *exec.Cmd
+
+	mu      sync.Mutex
+	log     bytes.Buffer
+	secrets []string // every token and password handed out; never allowed in the log
+	// waitErr receives the process's exit.
+	done chan struct{}
+}
+
+// Options configure Start.
+type Options struct {
+	TLS   bool     // serve with --tls-self-signed
+	Data  string   // reuse a data dir (default a new temp dir)
+	Args  []string // extra serve arguments
+	Env   []string // extra environment
+	Quiet bool     // do not copy the server log to the test log on failure
+}
+
+var listenRE = regexp.MustCompile(`listening on (https?)://([0-9.]+:[0-9]+)`)
+var setupRE = regexp.MustCompile(`(https?://\S+/setup\?code=[0-9a-f]+)`)
+
+// Start runs gatehouse serve and waits until it accepts requests.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s := &Server{t: t, Bin: Binary(t), Data: opts.Data, done: make(chan struct{})}
+	if s.Data == "" {
+		s.Data = filepath.Join(t.TempDir(), "data")
+	}
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--data", s.Data, "--log-format", "json"}
+	if opts.TLS {
+		args = append(args, "--tls-self-signed")
+	}
+	args = append(args, opts.Args...)
+	s.Cmd = exec.Command(s.Bin, args...)
+	s.Cmd.Env = append(cleanEnv(), opts.Env...)
+	stderr, err := s.Cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Cmd.Stdout = &lockedWriter{s: s}
+	if err := s.Cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		defer close(s.done)
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		once := false
+		for sc.Scan() {
+			line := sc.Text()
+			s.mu.Lock()
+			s.log.WriteString(line + "\n")
+			if m := setupRE.FindStringSubmatch(line); m != nil {
+				s.SetupURL = m[1]
+			}
+			if m := listenRE.FindStringSubmatch(line); m != nil && !once {
+				s.URL = m[1] + "://" + m[2]
+				s.Host = m[2]
+				once = true
+				s.mu.Unlock()
+				close(ready)
+				continue
+			}
+			s.mu.Unlock()
+		}
+		_ = s.Cmd.Wait()
+	}()
+	select {
+	case <-ready:
+	case <-s.done:
+		t.Fatalf("gatehouse serve exited early:\n%s", s.Log())
+	case <-time.After(30 * time.Second):
+		s.Stop()
+		t.Fatalf("gatehouse serve did not start in 30s:\n%s", s.Log())
+	}
+	// The setup URL is printed right after the listening line.
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) && strings.Contains(s.Log(), "No users yet") && s.setupURL() == "" {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if opts.TLS {
+		s.CAFile = filepath.Join(s.Data, "tls", "ca.pem")
+	}
+	t.Cleanup(func() {
+		s.Stop()
+		s.CheckNoSecrets(t)
+		if t.Failed() && !opts.Quiet {
+			t.Logf("server log:\n%s", s.Log())
+		}
+	})
+	return s
+}
+
+func (s *Server) setupURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.SetupURL
+}
+
+type lockedWriter struct{ s *Server }
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	return w.s.log.Write(p)
+}
+
+// Log returns everything the server wrote so far.
+func (s *Server) Log() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.String()
+}
+
+// Stop sends SIGTERM and waits for a graceful exit (killing after 10s).
+func (s *Server) Stop() {
+	if s.Cmd.Process == nil {
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.Cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		_ = s.Cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// Pid returns the server's process id.
+func (s *Server) Pid() int { return s.Cmd.Process.Pid }
+
+// Admin runs "gatehouse admin ARGS… --data DIR" and returns stdout. It
+// fails the test on a non-zero exit.
+func (s *Server) Admin(args ...string) string {
+	s.t.Helper()
+	out, errOut, err := s.AdminResult(args...)
+	if err != nil {
+		s.t.Fatalf("gatehouse admin %s: %v\nstderr: %s", strings.Join(args, " "), err, errOut)
+	}
+	return out
+}
+
+// AdminResult runs an admin command and returns stdout, stderr and the
+// exit error.
+func (s *Server) AdminResult(args ...string) (string, string, error) {
+	cmd := exec.Command(s.Bin, append(append([]string{"admin"}, args...), "--data", s.Data)...)
+	cmd.Env = cleanEnv()
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+// CreateUser creates a user and returns the random password it was given.
+func (s *Server) CreateUser(login string, admin bool) string {
+	s.t.Helper()
+	args := []string{"user", "create", "--username", login, "--email", login + "@example.com"}
+	if admin {
+		args = append(args, "--admin")
+	}
+	pw := strings.TrimSpace(s.Admin(args...))
+	s.AddSecret(pw)
+	return pw
+}
+
+// AddSecret registers a secret that must never appear in the server log.
+func (s *Server) AddSecret(secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.secrets = append(s.secrets, secret)
+}
+
+// CheckNoSecrets fails the test if any registered secret, or its random
+// middle part, appears in the server log. Start registers it as a cleanup.
+func (s *Server) CheckNoSecrets(t testing.TB) {
+	t.Helper()
+	log := s.Log()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sec := range s.secrets {
+		if sec == "" {
+			continue
+		}
+		if strings.Contains(log, sec) {
+			t.Errorf("the server log contains a secret (…%s)", sec[len(sec)-4:])
+		}
+		if len(sec) >= 12 && strings.Contains(log, sec[4:len(sec)-4]) {
+			t.Errorf("the server log contains part of a secret (…%s)", sec[len(sec)-4:])
+		}
+	}
+}
+
+// Token creates a token and returns the secret.
+func (s *Server) Token(user, note, scopes, expires string) string {
+	s.t.Helper()
+	args := []string{"token", "create", "--user", user, "--note", note, "--scopes", scopes}
+	if expires != "" {
+		args = append(args, "--expires", expires)
+	}
+	tok := strings.TrimSpace(s.Admin(args...))
+	s.AddSecret(tok)
+	return tok
+}
+
+// Client returns an HTTP client that trusts the server's CA.
+func (s *Server) Client(t testing.TB) *http.Client {
+	t.Helper()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if s.CAFile != "" {
+		pem, err := os.ReadFile(s.CAFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	}
+	return &http.Client{Transport: tr, Timeout: time.Minute}
+}
+
+// RepoURL returns the HTTPS/HTTP clone URL of owner/name.
+func (s *Server) RepoURL(full string) string { return s.URL + "/" + full + ".git" }
+
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "GATEHOUSE_") || strings.HasPrefix(k, "GIT_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// Git runs real git with its own HOME (so no user configuration or stored
+// credential leaks in), no terminal prompts, and the server's CA trusted.
+type Git struct {
+	t    testing.TB
+	Home string
+	Env  []string
+}
+
+// NewGit prepares an isolated git environment trusting caFile (may be "").
+func NewGit(t testing.TB, caFile string) *Git {
+	t.Helper()
+	Require(t, "git")
+	home := t.TempDir()
+	g := &Git{t: t, Home: home}
+	g.Env = append(cleanEnv(),
+		"HOME="+home,
+		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"GIT_CONFIG_NOSYSTEM=1",
+		"GIT_TERMINAL_PROMPT=0",
+		"GIT_ASKPASS=",
+		"SSH_ASKPASS=",
+		"LC_ALL=C",
+		"GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@example.com",
+		"GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@example.com",
+	)
+	if caFile != "" {
+		g.Env = append(g.Env, "GIT_SSL_CAINFO="+caFile)
+	}
+	g.MustRun("", "config", "--global", "init.defaultBranch", "main")
+	return g
+}
+
+// Result is the outcome of a git command.
+type Result struct {
+	Stdout, Stderr string
+	Err            error
+}
+
+// Run runs git in dir with extra environment entries (KEY=VALUE).
+func (g *Git) Run(dir string, args ...string) Result {
+	return g.RunEnv(dir, nil, args...)
+}
+
+// RunEnv runs git with extra environment variables.
+func (g *Git) RunEnv(dir string, env []string, args ...string) Result {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(append([]string{}, g.Env...), env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	return Result{Stdout: out.String(), Stderr: errOut.String(), Err: err}
+}
+
+// MustRun runs git and fails the test on error.
+func (g *Git) MustRun(dir string, args ...string) string {
+	g.t.Helper()
+	r := g.Run(dir, args...)
+	if r.Err != nil {
+		g.t.Fatalf("git %s: %v\n%s%s", strings.Join(args, " "), r.Err, r.Stdout, r.Stderr)
+	}
+	return r.Stdout
+}
+
+// WithCredentials returns url with user:password inserted (for tests that
+// deliberately put credentials in the URL rather than a helper).
+func WithCredentials(url, user, password string) string {
+	i := strings.Index(url, "://")
+	return url[:i+3] + user + ":" + password + "@" + url[i+3:]
+}

@@ -5,6 +5,7 @@
 package git_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -224,3 +225,5 @@ func TestBadTokenRefused(t *testing.T) {
 	r := g.Run("", "ls-remote", testenv.WithCredentials(s.RepoURL("alice/secret"), "alice", bad))
 	mustFail(t, r, "remote: Invalid username or token", "Authentication failed")
 }
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -13,7 +13,6 @@ import (
 // which SQLite and PostgreSQL both understand, so that an adapter for a new
 // database needs only its schema and a way to read its errors.
 type dialect struct {
-	name string // for messages
 	// driver is the database/sql driver name.
 	driver string
 	// migrations is the directory of migrationsFS holding this dialect's
@@ -51,7 +50,6 @@ const (
 )
 
 var sqliteDialect = &dialect{
-	name:       "SQLite",
 	driver:     "sqlite",
 	migrations: "migrations/sqlite",
 	classify:   sqliteClassify,

@@ -144,7 +144,7 @@ func sqlitePath(u string) (string, error) {
 	switch {
 	case p == "" || p == "/":
 		return "", gatehouse.E(op, gatehouse.Invalid, "database path is empty")
-	case p == ":memory:" || strings.HasPrefix(p, ":memory:"):
+	case strings.HasPrefix(p, ":memory:"):
 		// Every pooled connection would get its own empty database.
 		return "", gatehouse.E(op, gatehouse.Invalid, "in-memory databases are not supported; give a file path")
 	case strings.Contains(p, "://"):

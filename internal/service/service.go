@@ -147,8 +147,8 @@ type IssuedToken struct {
 	Dropped bool
 }
 
-// CreateToken issues a token. Errors: Invalid (note, scopes, expiry),
-// Conflict (note already used by this user), NotFound (user).
+// CreateToken issues a token. Errors: Invalid (note, scopes, expiry, or an
+// expiry the site's token policy refuses), Conflict (note already used by this user), NotFound (user).
 func (s *Service) CreateToken(ctx context.Context, nt NewToken) (*IssuedToken, error) {
 	const op = "create token"
 	note := strings.TrimSpace(nt.Note)
@@ -169,6 +169,9 @@ func (s *Service) CreateToken(ctx context.Context, nt NewToken) (*IssuedToken, e
 	exp, err := token.ParseExpiry(expires, s.now())
 	if err != nil {
 		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "expires", Msg: err.Error()}
+	}
+	if err := s.checkPolicy(ctx, op, exp); err != nil {
+		return nil, err
 	}
 	if _, err := s.Store.FindUserByID(ctx, nt.UserID); err != nil {
 		return nil, err

@@ -68,18 +68,25 @@ func (db *DB) UpdateSession(ctx context.Context, s *gatehouse.Session) error {
 	return nil
 }
 
-// TakeFlash reads and clears the flash in one statement.
+// TakeFlash reads the flash and clears it with a compare-and-swap: of two
+// concurrent readers only the one whose UPDATE still finds the same value
+// gets it, on any database.
 func (db *DB) TakeFlash(ctx context.Context, id string) ([]byte, error) {
 	const op = "take flash"
 	var flash []byte
-	err := db.db.QueryRowContext(ctx, `UPDATE web_sessions SET flash = NULL
-		WHERE id = $1 AND flash IS NOT NULL
-		RETURNING (SELECT flash FROM web_sessions WHERE id = $1)`, id).Scan(&flash)
-	if errors.Is(err, sql.ErrNoRows) {
+	err := db.db.QueryRowContext(ctx, `SELECT flash FROM web_sessions WHERE id = $1`, id).Scan(&flash)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && len(flash) == 0) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, db.fail(op, err, "")
+	}
+	res, err := db.db.ExecContext(ctx, `UPDATE web_sessions SET flash = NULL WHERE id = $1 AND flash = $2`, id, flash)
+	if err != nil {
+		return nil, db.fail(op, err, "")
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return nil, nil
 	}
 	return flash, nil
 }

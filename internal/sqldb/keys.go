@@ -1,0 +1,95 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+var _ gatehouse.KeyStore = (*DB)(nil)
+
+const keyCols = `id, user_id, title, key, fingerprint, created_at, last_used_at`
+
+func scanKey(s scanner) (*gatehouse.Key, error) {
+	var (
+		k             gatehouse.Key
+		created, used sql.NullInt64
+	)
+	if err := s.Scan(&k.ID, &k.UserID, &k.Title, &k.Key, &k.Fingerprint, &created, &used); err != nil {
+		return nil, err
+	}
+	k.CreatedAt, k.LastUsedAt = fromMsec(created), fromMsec(used)
+	return &k, nil
+}
+
+// CreateKey inserts k and sets its ID and CreatedAt. A fingerprint already
+// registered by anyone is a Conflict.
+func (db *DB) CreateKey(ctx context.Context, k *gatehouse.Key) error {
+	const op = "create key"
+	t := now()
+	var id int64
+	err := db.db.QueryRowContext(ctx, `INSERT INTO keys
+		(user_id, title, key, fingerprint, created_at, last_used_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		RETURNING id`,
+		k.UserID, k.Title, k.Key, k.Fingerprint, t.UnixMilli(), msec(k.LastUsedAt)).Scan(&id)
+	if err != nil {
+		if class, _ := db.d.classify(err); class == classUnique {
+			return &gatehouse.Error{Op: op, Kind: gatehouse.Conflict, Field: "key", Msg: "key is already in use", Err: err}
+		}
+		return db.fail(op, err, "user not found")
+	}
+	k.ID, k.CreatedAt, k.LastUsedAt = id, t, norm(k.LastUsedAt)
+	return nil
+}
+
+// FindKey returns NotFound when there is no such key.
+func (db *DB) FindKey(ctx context.Context, id int64) (*gatehouse.Key, error) {
+	const op = "find key"
+	k, err := scanKey(db.db.QueryRowContext(ctx, `SELECT `+keyCols+` FROM keys WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gatehouse.E(op, gatehouse.NotFound, "key not found")
+	}
+	if err != nil {
+		return nil, db.fail(op, err, "")
+	}
+	return k, nil
+}
+
+// ListKeys returns a user's keys ordered by ID.
+func (db *DB) ListKeys(ctx context.Context, userID int64, page gatehouse.Page) ([]*gatehouse.Key, error) {
+	const op = "list keys"
+	rows, err := db.db.QueryContext(ctx, `SELECT `+keyCols+` FROM keys WHERE user_id = $1
+		ORDER BY id LIMIT $2 OFFSET $3`, userID, page.Limit(), page.Offset())
+	if err != nil {
+		return nil, db.fail(op, err, "")
+	}
+	defer rows.Close()
+	keys := []*gatehouse.Key{}
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, db.fail(op, err, "")
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.fail(op, err, "")
+	}
+	return keys, nil
+}
+
+// DeleteKey removes a key. Returns NotFound.
+func (db *DB) DeleteKey(ctx context.Context, id int64) error {
+	const op = "delete key"
+	res, err := db.db.ExecContext(ctx, `DELETE FROM keys WHERE id = $1`, id)
+	if err == nil {
+		err = affected(op, res, "key not found")
+	}
+	if err != nil {
+		return db.fail(op, err, "")
+	}
+	return nil
+}

@@ -136,10 +136,11 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("prepare first-run setup: %w", err)
 	}
-	fmt.Fprintf(e.stderr, "Gatehouse %s listening on %s (data in %s)\n", versionString(), base, e.data)
 	if code != "" {
 		fmt.Fprintf(e.stderr, "No users yet. To create the first site admin, open this one-time link:\n\n    %s/setup?code=%s\n\n", base, code)
 	}
+	// Printed last: scripts may wait for this line.
+	fmt.Fprintf(e.stderr, "Gatehouse %s listening on %s (data in %s)\n", versionString(), base, e.data)
 	return srv.Serve(ctx, ln, tlsConfig)
 }
 

@@ -32,6 +32,7 @@ type Server struct {
 	handler http.Handler
 	log     *slog.Logger
 	metrics *metrics
+	maint   *maintainer
 }
 
 // Options are what New needs beyond the store.
@@ -58,8 +59,12 @@ func New(store gatehouse.Store, opts Options) *Server {
 	svc := &service.Service{Store: store, Repos: opts.Repos, Cache: a, Prefix: opts.TokenPrefix, Log: log}
 	s := &Server{Auth: a, Service: svc, log: log, metrics: &metrics{}}
 	_ = opts.ExternalURL // used by the API and web handlers
+	s.maint = newMaintainer(opts.Repos, log)
 	git := &githttp.Handler{Auth: a, Authz: az, Repos: opts.Repos, Store: store, Network: opts.Network, Log: log,
-		OnPush: func(context.Context, *gatehouse.Repo, *gatehouse.Actor) { s.metrics.pushes.Add(1) }}
+		OnPush: func(_ context.Context, repo *gatehouse.Repo, _ *gatehouse.Actor) {
+			s.metrics.pushes.Add(1)
+			s.maint.schedule(repo.ID)
+		}}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -101,6 +106,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() { s.Auth.Run(bg); close(done) }()
+	maintDone := make(chan struct{})
+	go func() { s.maint.run(bg); close(maintDone) }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -114,6 +121,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 	}
 	stopBG()
 	<-done
+	<-maintDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

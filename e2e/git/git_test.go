@@ -12,8 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/internal/tlsutil"
 )
 
 // setup starts a server with alice (owner of private alice/secret and
@@ -227,3 +229,24 @@ func TestBadTokenRefused(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// An operator's own certificate and key (--tls-cert/--tls-key).
+func TestOwnCertificate(t *testing.T) {
+	dir := t.TempDir()
+	ss, err := tlsutil.EnsureSelfSigned(dir, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := testenv.Start(t, testenv.Options{Args: []string{"--tls-cert", ss.CertFile, "--tls-key", ss.KeyFile}})
+	if !strings.HasPrefix(s.URL, "https://") {
+		t.Fatalf("server URL %s, want https", s.URL)
+	}
+	s.CreateUser("alice", false)
+	s.Admin("repo", "create", "alice/secret", "--private")
+	tok := s.Token("alice", "t", "repo", "")
+	g := testenv.NewGit(t, ss.CAFile)
+	g.MustRun("", "ls-remote", testenv.WithCredentials(s.RepoURL("alice/secret"), "alice", tok))
+	// Without trusting the CA, git refuses the connection.
+	plain := testenv.NewGit(t, "")
+	mustFail(t, plain.Run("", "ls-remote", s.RepoURL("alice/secret")), "certificate")
+}

@@ -1,0 +1,60 @@
+package gitrepo
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestPrepareCommitRepack(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("SKIPPING: git is not installed")
+	}
+	ctx := context.Background()
+	d := &Dir{Root: filepath.Join(t.TempDir(), "repos")}
+	tmp, err := d.Prepare(ctx, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Commit(tmp, 7); err != nil || !d.Exists(7) {
+		t.Fatalf("Commit: %v", err)
+	}
+	// Two pushes' worth of packs, as receive-pack leaves them.
+	work := t.TempDir()
+	git := func(dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@e", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@e")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git(work, "init", "-q", "-b", "feature")
+	for i := 0; i < 2; i++ {
+		os.WriteFile(filepath.Join(work, "f"), []byte(strings.Repeat("x", i+1)), 0o644)
+		git(work, "add", ".")
+		git(work, "commit", "-q", "-m", "c")
+		git(work, "-c", "transfer.unpackLimit=1", "push", "-q", d.Path(7), "feature")
+	}
+	// HEAD named main, which does not exist; the only branch is chosen.
+	head, err := d.FixHead(ctx, 7)
+	if err != nil || head != "feature" {
+		t.Fatalf("FixHead = %q, %v", head, err)
+	}
+	if !d.NeedsRepack(7) {
+		t.Fatal("two packs without a bitmap should need a repack")
+	}
+	if err := d.Repack(ctx, 7); err != nil {
+		t.Fatal(err)
+	}
+	if d.NeedsRepack(7) {
+		t.Fatal("still needs a repack after repacking")
+	}
+	if err := d.Remove(7); err != nil || d.Exists(7) {
+		t.Fatalf("Remove: %v", err)
+	}
+}

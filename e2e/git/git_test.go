@@ -250,3 +250,7 @@ func TestOwnCertificate(t *testing.T) {
 	plain := testenv.NewGit(t, "")
 	mustFail(t, plain.Run("", "ls-remote", s.RepoURL("alice/secret")), "certificate")
 }
+
+func newRequest(method, url, body string) (*http.Request, error) {
+	return http.NewRequest(method, url, strings.NewReader(body))
+}

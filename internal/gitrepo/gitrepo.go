@@ -164,11 +164,30 @@ func (d *Dir) Run(ctx context.Context, id int64, service Service, opts RunOption
 	if opts.Protocol != "" {
 		cmd.Env = append(cmd.Env, "GIT_PROTOCOL="+opts.Protocol)
 	}
-	cmd.Stdin = opts.Stdin
 	cmd.Stdout = opts.Stdout
 	var stderr tailBuffer
 	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
+	// Feed stdin from our own goroutine rather than exec's: Wait would wait
+	// for exec's copier, which may sit in a read of a stalled request body
+	// long after git was killed. Ours ends when the body does, or at the
+	// first write after git exits (Wait closes the pipe).
+	var stdin io.WriteCloser
+	if opts.Stdin != nil {
+		var err error
+		if stdin, err = cmd.StdinPipe(); err != nil {
+			return fmt.Errorf("git %s: %w", service, err)
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("git %s: %w", service, err)
+	}
+	if stdin != nil {
+		go func() {
+			_, _ = io.Copy(stdin, opts.Stdin)
+			stdin.Close()
+		}()
+	}
+	if err := cmd.Wait(); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("git %s: %w", service, ctx.Err())
 		}

@@ -2,11 +2,14 @@ package gitrepo
 
 import (
 	"context"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPrepareCommitRepack(t *testing.T) {
@@ -56,5 +59,35 @@ func TestPrepareCommitRepack(t *testing.T) {
 	}
 	if err := d.Remove(7); err != nil || d.Exists(7) {
 		t.Fatalf("Remove: %v", err)
+	}
+}
+
+// A cancelled request kills git at once, even while git waits for input.
+func TestRunKilledOnCancel(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("SKIPPING: git is not installed")
+	}
+	d := &Dir{Root: filepath.Join(t.TempDir(), "repos")}
+	tmp, err := d.Prepare(context.Background(), "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Commit(tmp, 1)
+	pr, pw := io.Pipe() // a client that never finishes sending
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- d.Run(ctx, 1, ReceivePack, RunOptions{Stdin: pr, Stdout: io.Discard})
+	}()
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Run = %v, want context.Canceled", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("git still running 3s after the request was cancelled")
 	}
 }

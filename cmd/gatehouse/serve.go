@@ -9,10 +9,13 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/api"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/tlsutil"
@@ -34,6 +37,8 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	selfSigned := fs.Bool("tls-self-signed", false, "serve HTTPS with a certificate from a local CA kept in the data dir")
 	logFormat := fs.String("log-format", envOr("GATEHOUSE_LOG_FORMAT", "text"), "text or json")
 	logLevel := fs.String("log-level", envOr("GATEHOUSE_LOG_LEVEL", "info"), "debug, info, warn or error")
+	rateLimit := fs.Int("rate-limit", envInt("GATEHOUSE_RATE_LIMIT", 0), "API calls per hour per user (0: no rate limiting, the default)")
+	rateLimitAnon := fs.Int("rate-limit-anonymous", envInt("GATEHOUSE_RATE_LIMIT_ANONYMOUS", 60), "API calls per hour per client address without credentials, when --rate-limit is set")
 	var proxies listFlag
 	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For/-Proto are believed (repeatable)")
 	pos, err := parse(fs, args)
@@ -42,6 +47,9 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	}
 	if len(pos) > 0 {
 		return usagef("serve takes no arguments")
+	}
+	if *rateLimit < 0 || *rateLimitAnon < 0 {
+		return usagef("--rate-limit and --rate-limit-anonymous must not be negative")
 	}
 	if (*certFile == "") != (*keyFile == "") {
 		return usagef("--tls-cert and --tls-key go together")
@@ -131,6 +139,8 @@ func (e *env) serve(ctx context.Context, args []string) error {
 		Network:     network,
 		TokenPrefix: e.prefix,
 		Log:         log,
+		RateLimit:   api.RateLimit{PerHour: *rateLimit, AnonymousPerHour: *rateLimitAnon},
+		Version:     versionString(),
 	})
 	code, err := srv.Service.PrepareSetup(ctx)
 	if err != nil {
@@ -155,4 +165,12 @@ func hostPort(a *net.TCPAddr) string {
 		}
 	}
 	return net.JoinHostPort(host, fmt.Sprint(a.Port))
+}
+
+// envInt reads an integer environment variable, def when unset or invalid.
+func envInt(k string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
+		return v
+	}
+	return def
 }

@@ -17,12 +17,14 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/api"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/githttp"
 	"github.com/gatehouse/gatehouse/internal/gitrepo"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/service"
+	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // Server is a configured Gatehouse HTTP server.
@@ -46,6 +48,10 @@ type Options struct {
 	TokenPrefix string
 	AuthConfig  auth.Config
 	Log         *slog.Logger
+	// RateLimit configures the API's request budgets (off when zero).
+	RateLimit api.RateLimit
+	// Version is Gatehouse's version, reported by the API's /meta.
+	Version string
 }
 
 // New wires the handlers together.
@@ -72,13 +78,23 @@ func New(store gatehouse.Store, opts Options) *Server {
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("GET /metrics", s.metrics)
+	keys, _ := store.(gatehouse.KeyStore)
+	mux.Handle("/api/", api.New(api.Config{Store: store, Keys: keys, Auth: a, Authz: az, Service: svc, Repos: opts.Repos,
+		ExternalURL: opts.ExternalURL, Network: opts.Network, RateLimit: opts.RateLimit, Version: opts.Version, Log: log}))
+	// The web UI takes every path that is not git's; it needs a store that
+	// keeps sessions (the SQL stores do).
+	var ui http.Handler = http.NotFoundHandler()
+	if sessions, ok := store.(gatehouse.SessionStore); ok {
+		ui = web.New(web.Config{Store: store, Sessions: sessions, Service: svc, Authz: az, Throttle: a, Repos: opts.Repos,
+			ExternalURL: opts.ExternalURL, Network: opts.Network, Log: log})
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := githttp.Match(r.URL.Path); ok {
 			s.metrics.gitRequests.Add(1)
 			git.ServeHTTP(w, r)
 			return
 		}
-		http.NotFound(w, r)
+		ui.ServeHTTP(w, r)
 	})
 	s.handler = httpx.Logging(log, s.metrics.wrap(mux))
 	return s

@@ -109,7 +109,7 @@ func (h *Handler) routes() {
 	m := http.NewServeMux()
 	static, _ := fs.Sub(files, "static")
 	fileServer := http.StripPrefix("/static/", http.FileServerFS(static))
-	m.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	m.Handle("GET /static/{file}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fileServer.ServeHTTP(w, r)
 	}))

@@ -13,3 +13,21 @@
 // Wire types (wire.go) are separate from the domain types; their JSON is
 // locked by the golden files in testdata.
 package api
+
+// Where Gatehouse differs from a GitHub Enterprise Server, on purpose:
+//
+//   - There are no organizations: GET /user/orgs is an empty list, GET
+//     /orgs/{org} is 404, the GraphQL viewer has no organizations.
+//   - Features Gatehouse lacks are reported off (has_issues, has_wiki, …);
+//     settings it cannot keep (homepage, .gitignore and license templates,
+//     archiving, renaming, internal visibility) are refused with 422 rather
+//     than dropped silently.
+//   - Collaborators are added at once (204); there are no invitations.
+//   - Profile counters GitHub computes (public_repos, …) are left out, so
+//     that GET /user stays free of database reads.
+//   - E-mail addresses are not verified, and /user/emails says so.
+//   - Link headers of database listings carry next, prev and first but no
+//     last: finding the last page would cost a count on every call.
+//   - With rate limiting off (the default, as on GHES) GET /rate_limit
+//     answers 404 "Rate limiting is not enabled.", as GHES does.
+//   - GraphQL errors raised by resolvers carry a path but no locations.

@@ -1,0 +1,48 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// handleAdminTokenList is GET /admin/tokens: every user's personal access
+// tokens in GHES's Authorization shape, never with the secret.
+func (h *Handler) handleAdminTokenList(rq *request) error {
+	tokens, err := listPage(rq, func(p gatehouse.Page) ([]*gatehouse.Token, error) {
+		return h.cfg.Store.ListTokens(rq.Context(), gatehouse.TokenFilter{}, p)
+	})
+	if err != nil {
+		return err
+	}
+	users := map[int64]*gatehouse.User{}
+	out := make([]authorization, 0, len(tokens))
+	for _, t := range tokens {
+		u := users[t.UserID]
+		if u == nil {
+			if u, err = h.cfg.Store.FindUserByID(rq.Context(), t.UserID); err != nil {
+				return err
+			}
+			users[t.UserID] = u
+		}
+		out = append(out, h.authorization(t, u))
+	}
+	return rq.json(http.StatusOK, out)
+}
+
+// handleAdminTokenDelete is DELETE /admin/tokens/{id}: 204, the token stops
+// working at once; 403 for the token making the call, as on GHES.
+func (h *Handler) handleAdminTokenDelete(rq *request) error {
+	id, err := rq.idParam("id")
+	if err != nil {
+		return err
+	}
+	if rq.actor.Token != nil && rq.actor.Token.ID == id {
+		return gatehouse.E("delete token", gatehouse.Forbidden, msgDeleteInUse)
+	}
+	if err := h.cfg.Service.DeleteToken(rq.Context(), id); err != nil {
+		return err
+	}
+	h.log.Info("token revoked by site admin", "token_id", id, "admin", rq.actor.Login())
+	return rq.noContent()
+}

@@ -1,0 +1,220 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/gitrepo"
+	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/service"
+	"github.com/gatehouse/gatehouse/internal/sqldb"
+)
+
+// testBase is the external URL of every test handler.
+const testBase = "https://git.example.com"
+
+// env is a handler on a real SQLite store in a temporary directory, with
+// three users: alice (owner of most things), bob (another user) and root
+// (a site administrator).
+type env struct {
+	h                *Handler
+	store            *sqldb.DB
+	svc              *service.Service
+	auth             *auth.Authenticator
+	alice, bob, root *gatehouse.User
+	logs             *syncBuffer
+	now              time.Time
+}
+
+// syncBuffer collects log output from concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type envOptions struct {
+	rate RateLimit
+}
+
+func newEnv(tb testing.TB, opts ...envOptions) *env {
+	tb.Helper()
+	var o envOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	ctx := context.Background()
+	dir := tb.TempDir()
+	st, err := sqldb.Open(ctx, filepath.Join(dir, "gatehouse.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	a := auth.New(st, auth.Config{}, log)
+	repos := &gitrepo.Dir{Root: filepath.Join(dir, "repositories")}
+	svc := &service.Service{Store: st, Repos: repos, Cache: a, Log: log}
+	e := &env{store: st, svc: svc, auth: a, logs: logs, now: now}
+	e.h = New(Config{
+		Store: st, Keys: st, Auth: a, Authz: &authz.Authorizer{Store: st}, Service: svc, Repos: repos,
+		ExternalURL: testBase, RateLimit: o.rate, Version: "1.2.3-test", Log: log,
+		Now: func() time.Time { return e.now },
+	})
+	for _, nu := range []service.NewUser{
+		{Login: "alice", Email: "alice@example.com", Name: "Alice Liddell"},
+		{Login: "bob", Email: "bob@example.com"},
+		{Login: "root", Email: "root@example.com", SiteAdmin: true},
+	} {
+		u, err := svc.CreateUser(ctx, nu)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		switch u.Login {
+		case "alice":
+			e.alice = u
+		case "bob":
+			e.bob = u
+		case "root":
+			e.root = u
+		}
+	}
+	return e
+}
+
+// token issues a token for u with the given scopes (expires "never" unless
+// the note ends in "-expiring") and returns its secret.
+func (e *env) token(tb testing.TB, u *gatehouse.User, note string, scopes ...string) string {
+	tb.Helper()
+	exp := "never"
+	if strings.HasSuffix(note, "-expiring") {
+		exp = "2030-01-02"
+	}
+	it, err := e.svc.CreateToken(context.Background(), service.NewToken{UserID: u.ID, Note: note, Scopes: scopes, Expires: exp})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return it.Secret
+}
+
+// repo creates a repository owned by u.
+func (e *env) repo(tb testing.TB, u *gatehouse.User, name string, private bool) *gatehouse.Repo {
+	tb.Helper()
+	r, err := e.svc.CreateRepo(context.Background(), service.NewRepo{Owner: u.Login, Name: name, Private: private, Description: "the " + name + " repository"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
+// credForm is one way of presenting a token.
+type credForm struct {
+	name   string
+	header func(tok string) string
+}
+
+var credForms = []credForm{
+	{"token", func(t string) string { return "token " + t }},
+	{"Bearer", func(t string) string { return "Bearer " + t }},
+	{"bearer", func(t string) string { return "bearer " + t }},
+	{"basic-password", func(t string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:"+t))
+	}},
+	{"basic-username", func(t string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(t+":x-oauth-basic"))
+	}},
+}
+
+// do sends a request through the handler as a loopback client (so that
+// credentials are accepted without TLS) inside the logging middleware, as
+// the server mounts it.
+func (e *env) do(tb testing.TB, method, path, authorization string, body any) *httptest.ResponseRecorder {
+	tb.Helper()
+	var rd io.Reader
+	if body != nil {
+		if s, ok := body.(string); ok {
+			rd = strings.NewReader(s)
+		} else {
+			b, err := json.Marshal(body)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			rd = bytes.NewReader(b)
+		}
+	}
+	req := httptest.NewRequest(method, path, rd)
+	req.RemoteAddr = "127.0.0.1:40000"
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	w := httptest.NewRecorder()
+	log := slog.New(slog.NewTextHandler(e.logs, nil))
+	httpx.Logging(log, e.h).ServeHTTP(w, req)
+	return w
+}
+
+// decodeBody decodes a JSON response.
+func decodeBody[T any](tb testing.TB, w *httptest.ResponseRecorder) T {
+	tb.Helper()
+	var v T
+	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
+		tb.Fatalf("decoding %q: %v", w.Body.String(), err)
+	}
+	return v
+}
+
+// errBody is GitHub's error body as clients read it.
+type errBody struct {
+	Message          string           `json:"message"`
+	DocumentationURL string           `json:"documentation_url"`
+	Status           string           `json:"status"`
+	Errors           []map[string]any `json:"errors"`
+}
+
+func expectError(tb testing.TB, w *httptest.ResponseRecorder, status int, message string) {
+	tb.Helper()
+	if w.Code != status {
+		tb.Fatalf("status %d, want %d: %s", w.Code, status, w.Body)
+	}
+	b := decodeBody[errBody](tb, w)
+	if message != "" && b.Message != message {
+		tb.Fatalf("message %q, want %q", b.Message, message)
+	}
+	if b.DocumentationURL != docURL || b.Status != http.StatusText(0)+itoa(status) {
+		tb.Fatalf("error body %s: want documentation_url %q and status %q", w.Body, docURL, itoa(status))
+	}
+	if ct := w.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		tb.Fatalf("Content-Type %q", ct)
+	}
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

@@ -1,0 +1,120 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+func (rq *request) idParam(name string) (int64, error) {
+	id, err := strconv.ParseInt(rq.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errNotFound
+	}
+	return id, nil
+}
+
+// handleKeyList is GET /user/keys.
+func (h *Handler) handleKeyList(rq *request) error {
+	if h.cfg.Keys == nil {
+		return errNotFound
+	}
+	uid := rq.user().ID
+	keys, err := listPage(rq, func(p gatehouse.Page) ([]*gatehouse.Key, error) {
+		return h.cfg.Keys.ListKeys(rq.Context(), uid, p)
+	})
+	if err != nil {
+		return err
+	}
+	out := make([]key, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, h.key(k))
+	}
+	return rq.json(http.StatusOK, out)
+}
+
+// handleKeyGet is GET /user/keys/{id}; another user's key is not found.
+func (h *Handler) handleKeyGet(rq *request) error {
+	if h.cfg.Keys == nil {
+		return errNotFound
+	}
+	id, err := rq.idParam("id")
+	if err != nil {
+		return err
+	}
+	k, err := h.cfg.Keys.FindKey(rq.Context(), id)
+	if err != nil {
+		return err
+	}
+	if k.UserID != rq.user().ID {
+		return errNotFound
+	}
+	return rq.json(http.StatusOK, h.key(k))
+}
+
+// handleKeyCreate is POST /user/keys {title, key}: 201.
+func (h *Handler) handleKeyCreate(rq *request) error {
+	if h.cfg.Keys == nil {
+		return errNotFound
+	}
+	var in struct {
+		Title string `json:"title"`
+		Key   string `json:"key"`
+	}
+	if err := rq.decode(&in); err != nil {
+		return err
+	}
+	if in.Key == "" {
+		return validation("PublicKey", "key", "missing_field", "")
+	}
+	k, err := h.keys.Create(rq.Context(), rq.user().ID, in.Title, in.Key)
+	if err != nil {
+		switch gatehouse.ErrorKind(err) {
+		case gatehouse.Invalid:
+			return validation("PublicKey", "key", "custom", gatehouse.ErrorMessage(err))
+		case gatehouse.Conflict:
+			return validation("PublicKey", "key", "custom", "key is already in use")
+		}
+		return err
+	}
+	return rq.json(http.StatusCreated, h.key(k))
+}
+
+// handleKeyDelete is DELETE /user/keys/{id}: 204.
+func (h *Handler) handleKeyDelete(rq *request) error {
+	if h.cfg.Keys == nil {
+		return errNotFound
+	}
+	id, err := rq.idParam("id")
+	if err != nil {
+		return err
+	}
+	if err := h.keys.Delete(rq.Context(), rq.user().ID, id); err != nil {
+		return err
+	}
+	return rq.noContent()
+}
+
+// handleUserKeysPublic is GET /users/{username}/keys: public keys are
+// public, as on GitHub.
+func (h *Handler) handleUserKeysPublic(rq *request) error {
+	if h.cfg.Keys == nil {
+		return errNotFound
+	}
+	u, err := h.cfg.Store.FindUserByLogin(rq.Context(), rq.PathValue("username"))
+	if err != nil {
+		return err
+	}
+	keys, err := listPage(rq, func(p gatehouse.Page) ([]*gatehouse.Key, error) {
+		return h.cfg.Keys.ListKeys(rq.Context(), u.ID, p)
+	})
+	if err != nil {
+		return err
+	}
+	out := make([]publicKey, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, publicKey{ID: k.ID, Key: k.Key})
+	}
+	return rq.json(http.StatusOK, out)
+}

@@ -1,0 +1,274 @@
+package api
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/gitrepo"
+	"github.com/gatehouse/gatehouse/internal/service"
+)
+
+// repoInput is the body of POST /user/repos and PATCH /repos/{o}/{r}.
+// Fields GitHub has for features Gatehouse lacks (issues, wiki, projects,
+// …) are accepted and ignored; the repository JSON reports them off.
+type repoInput struct {
+	Name              *string `json:"name"`
+	Description       *string `json:"description"`
+	Homepage          *string `json:"homepage"`
+	Private           *bool   `json:"private"`
+	Visibility        *string `json:"visibility"`
+	AutoInit          bool    `json:"auto_init"`
+	GitignoreTemplate string  `json:"gitignore_template"`
+	LicenseTemplate   string  `json:"license_template"`
+	DefaultBranch     *string `json:"default_branch"`
+	Archived          *bool   `json:"archived"`
+}
+
+// private resolves private/visibility; visibility wins, as on GitHub.
+func (in *repoInput) private() (*bool, error) {
+	if in.Visibility != nil {
+		var p bool
+		switch strings.ToLower(*in.Visibility) {
+		case "public":
+		case "private":
+			p = true
+		case "internal":
+			return nil, validation("Repository", "visibility", "invalid", "internal visibility needs organizations, which this server does not have")
+		default:
+			return nil, validation("Repository", "visibility", "invalid", "visibility must be public or private")
+		}
+		return &p, nil
+	}
+	return in.Private, nil
+}
+
+// unsupported refuses settings Gatehouse cannot keep rather than dropping
+// them silently.
+func (in *repoInput) unsupported() error {
+	switch {
+	case in.Homepage != nil && *in.Homepage != "":
+		return validation("Repository", "homepage", "invalid", "homepage is not supported by this server")
+	case in.GitignoreTemplate != "":
+		return validation("Repository", "gitignore_template", "invalid", ".gitignore templates are not available on this server")
+	case in.LicenseTemplate != "":
+		return validation("Repository", "license_template", "invalid", "license templates are not available on this server")
+	case in.Archived != nil && *in.Archived:
+		return validation("Repository", "archived", "invalid", "archiving is not supported by this server")
+	}
+	return nil
+}
+
+// handleRepoCreate is POST /user/repos: 201 with the repository; with
+// auto_init, the repository gets a first commit holding a README.
+func (h *Handler) handleRepoCreate(rq *request) error {
+	var in repoInput
+	if err := rq.decode(&in); err != nil {
+		return err
+	}
+	if in.Name == nil || *in.Name == "" {
+		return validation("Repository", "name", "missing_field", "")
+	}
+	if err := in.unsupported(); err != nil {
+		return err
+	}
+	priv, err := in.private()
+	if err != nil {
+		return err
+	}
+	private := priv != nil && *priv
+	if private && !rq.hasScope("repo") {
+		return gatehouse.E("create repository", gatehouse.Forbidden, `Creating a private repository needs the "repo" scope; this token has only "public_repo".`)
+	}
+	desc := ""
+	if in.Description != nil {
+		desc = *in.Description
+	}
+	u := rq.user()
+	repo, err := h.cfg.Service.CreateRepoReadme(rq.Context(), service.NewRepo{
+		Owner: u.Login, Name: *in.Name, Description: desc, Private: private,
+	}, in.AutoInit, u)
+	if err != nil {
+		switch gatehouse.ErrorKind(err) {
+		case gatehouse.Conflict:
+			return &invalid{message: "Repository creation failed.", errs: []fieldError{{
+				Resource: "Repository", Code: "custom", Field: "name", Message: "name already exists on this account"}}}
+		case gatehouse.Invalid:
+			return validation("Repository", "name", "invalid", gatehouse.ErrorMessage(err))
+		}
+		if repo == nil {
+			return err
+		}
+		// The repository exists but its first commit failed: say so in the
+		// log and still answer with what was created.
+		h.log.Error("auto_init failed", "repo", repo.FullName(), "err", err)
+	}
+	return rq.json(http.StatusCreated, h.repository(repo, u, gatehouse.PermAdmin, true))
+}
+
+// handleRepoGet is GET /repos/{owner}/{repo}.
+func (h *Handler) handleRepoGet(rq *request) error {
+	repo, perm, err := rq.repo()
+	if err != nil {
+		return err
+	}
+	return h.writeRepo(rq, http.StatusOK, repo, perm)
+}
+
+func (h *Handler) writeRepo(rq *request, status int, repo *gatehouse.Repo, perm gatehouse.Permission) error {
+	owner := rq.user()
+	if owner == nil || owner.ID != repo.OwnerID {
+		var err error
+		if owner, err = h.cfg.Store.FindUserByID(rq.Context(), repo.OwnerID); err != nil {
+			return err
+		}
+	}
+	return rq.json(status, h.repository(repo, owner, perm, rq.user() != nil))
+}
+
+// handleRepoPatch is PATCH /repos/{owner}/{repo}: description, visibility
+// and default branch. Renaming is not supported yet.
+func (h *Handler) handleRepoPatch(rq *request) error {
+	repo, perm, err := rq.repo()
+	if err != nil {
+		return err
+	}
+	var in repoInput
+	if err := rq.decode(&in); err != nil {
+		return err
+	}
+	if in.Name != nil && *in.Name != repo.Name {
+		return validation("Repository", "name", "invalid", "renaming repositories is not supported by this server")
+	}
+	if err := in.unsupported(); err != nil {
+		return err
+	}
+	priv, err := in.private()
+	if err != nil {
+		return err
+	}
+	err = h.cfg.Service.UpdateRepo(rq.Context(), repo, service.RepoChange{
+		Description: in.Description, Private: priv, DefaultBranch: in.DefaultBranch,
+	})
+	if err != nil {
+		return err
+	}
+	return h.writeRepo(rq, http.StatusOK, repo, perm)
+}
+
+// handleRepoDelete is DELETE /repos/{owner}/{repo}: 204. The route needs
+// the delete_repo scope and the admin role.
+func (h *Handler) handleRepoDelete(rq *request) error {
+	repo, _, err := rq.repo()
+	if err != nil {
+		return err
+	}
+	if err := h.cfg.Service.DeleteRepo(rq.Context(), repo); err != nil {
+		return err
+	}
+	return rq.noContent()
+}
+
+// maxReadme bounds the README the API returns.
+const maxReadme = 1 << 20
+
+// handleReadme is GET /repos/{owner}/{repo}/readme[?ref=BRANCH]: the
+// top-level README of the default branch, base64-encoded, or 404.
+func (h *Handler) handleReadme(rq *request) error {
+	repo, _, err := rq.repo()
+	if err != nil {
+		return err
+	}
+	if h.cfg.Repos == nil {
+		return errNotFound
+	}
+	branch := repo.DefaultBranch
+	if ref := rq.URL.Query().Get("ref"); ref != "" {
+		branch = ref
+	}
+	entries, err := h.cfg.Repos.Tree(rq.Context(), repo.ID, branch)
+	if err != nil {
+		if errors.Is(err, gitrepo.ErrNoBranch) || strings.Contains(err.Error(), "invalid branch") {
+			return errNotFound
+		}
+		return err
+	}
+	name := readmeName(entries)
+	if name == "" {
+		return errNotFound
+	}
+	data, err := h.cfg.Repos.ReadFile(rq.Context(), repo.ID, branch, name, maxReadme)
+	if err != nil {
+		if errors.Is(err, gitrepo.ErrTooLarge) {
+			return gatehouse.E("readme", gatehouse.Forbidden, "This README is too large to be returned by the API.")
+		}
+		return err
+	}
+	sum := sha1.Sum(append([]byte("blob "+strconv.Itoa(len(data))+"\x00"), data...))
+	sha := hex.EncodeToString(sum[:])
+	api := h.apiBase + "/repos/" + repo.FullName()
+	html := h.base + "/" + repo.FullName() + "/blob/" + branch + "/" + name
+	self := api + "/contents/" + name + "?ref=" + branch
+	return rq.json(http.StatusOK, content{
+		Type:        "file",
+		Encoding:    "base64",
+		Size:        len(data),
+		Name:        name,
+		Path:        name,
+		Content:     wrap60(base64.StdEncoding.EncodeToString(data)),
+		SHA:         sha,
+		URL:         self,
+		GitURL:      api + "/git/blobs/" + sha,
+		HTMLURL:     html,
+		DownloadURL: h.base + "/" + repo.FullName() + "/raw/" + branch + "/" + name,
+		Links:       links{Self: self, Git: api + "/git/blobs/" + sha, HTML: html},
+	})
+}
+
+// readmeName picks the README among top-level entries, preferring
+// Markdown, the way GitHub does.
+func readmeName(entries []gitrepo.Entry) string {
+	best, rank := "", 0
+	for _, e := range entries {
+		if e.Type != "blob" {
+			continue
+		}
+		base := strings.ToLower(strings.TrimSuffix(e.Name, path.Ext(e.Name)))
+		if base != "readme" {
+			continue
+		}
+		r := 1
+		switch strings.ToLower(path.Ext(e.Name)) {
+		case ".md", ".markdown":
+			r = 3
+		case "", ".txt":
+			r = 2
+		}
+		if r > rank {
+			best, rank = e.Name, r
+		}
+	}
+	return best
+}
+
+// wrap60 breaks base64 text into lines of 60 characters, as GitHub's
+// contents API does.
+func wrap60(s string) string {
+	var b strings.Builder
+	for len(s) > 60 {
+		b.WriteString(s[:60])
+		b.WriteByte('\n')
+		s = s[60:]
+	}
+	b.WriteString(s)
+	if b.Len() > 0 {
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

@@ -1,0 +1,213 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/token"
+)
+
+// route is one line of the route table. Everything the pipeline enforces
+// before a handler runs is declared here, and nowhere else.
+type route struct {
+	method  string
+	pattern string // ServeMux pattern path, with {wildcards}
+	// auth: anonymous callers get 401 "Requires authentication".
+	auth bool
+	// scopes: the token must carry one of these (or a scope that implies
+	// it, as repo implies public_repo); otherwise deny applies. Empty: no
+	// scope is needed.
+	scopes []string
+	deny   denial
+	// repo: the route names a repository as {owner}/{repo}; the handler
+	// loads it through request.repo, which asks authz.Authorizer.Repo for
+	// action (and so applies the repo/public_repo scope rules).
+	repo   bool
+	action authz.Action
+	// siteAdmin: only site administrators (403 for others).
+	siteAdmin bool
+	// limit names the rate limit resource the call counts against
+	// ("core", "graphql"), or "" for calls that are not counted.
+	limit string
+	// resource names the object in 422 errors ("Repository").
+	resource string
+	handle   func(*request) error
+
+	// acceptedHeader is X-Accepted-OAuth-Scopes, computed from the above.
+	acceptedHeader []string
+}
+
+// denial is the answer to a token that lacks the route's scopes. GitHub
+// mostly answers 404 so that a token cannot probe what exists; where it
+// documents 403 the route says so, with GitHub's text.
+type denial struct {
+	code    int
+	message string
+}
+
+func (d denial) status() int {
+	if d.code == 0 {
+		return http.StatusNotFound
+	}
+	return d.code
+}
+
+func (d denial) text() string {
+	if d.message == "" {
+		return msgNotFound
+	}
+	return d.message
+}
+
+const (
+	msgSiteAdmin     = "Must be a site administrator, using a personal access token with the site_admin scope."
+	msgAdminRights   = "Must have admin rights to Repository."
+	msgPushAccess    = "Must have push access to Repository."
+	msgOrgScope      = "You need at least read:org scope or user scope to list your organizations."
+	msgDeleteInUse   = "The personal access token used for this request cannot be deleted with itself."
+	msgNoRateLimit   = "Rate limiting is not enabled."
+	msgReadmeMissing = "Not Found"
+)
+
+// table is the route table: every route of the API, once.
+func (h *Handler) table() []*route {
+	p := func(s string) string { return Prefix + s }
+	adminDeny := denial{http.StatusForbidden, msgSiteAdmin}
+	routes := []*route{
+		// Meta. GET / is gh's token check: it must answer 200 with the
+		// scopes header, with or without the trailing slash.
+		{method: "GET", pattern: p("/{$}"), limit: "core", handle: h.handleRoot},
+		{method: "GET", pattern: Prefix, limit: "core", handle: h.handleRoot},
+		{method: "GET", pattern: p("/meta"), limit: "core", handle: h.handleMeta},
+		{method: "GET", pattern: p("/zen"), limit: "core", handle: h.handleZen},
+		{method: "GET", pattern: p("/rate_limit"), handle: h.handleRateLimit},
+
+		// The authenticated user.
+		{method: "GET", pattern: p("/user"), auth: true, limit: "core", resource: "User", handle: h.handleUserGet},
+		{method: "PATCH", pattern: p("/user"), auth: true, scopes: []string{"user"}, limit: "core", resource: "User", handle: h.handleUserPatch},
+		{method: "GET", pattern: p("/user/emails"), auth: true, scopes: []string{"user:email"}, limit: "core", handle: h.handleUserEmails},
+		{method: "GET", pattern: p("/user/repos"), auth: true, limit: "core", handle: h.handleUserRepos},
+		{method: "POST", pattern: p("/user/repos"), auth: true, scopes: []string{"public_repo", "repo"}, limit: "core", resource: "Repository", handle: h.handleRepoCreate},
+		{method: "GET", pattern: p("/user/keys"), auth: true, scopes: []string{"read:public_key"}, limit: "core", handle: h.handleKeyList},
+		{method: "POST", pattern: p("/user/keys"), auth: true, scopes: []string{"write:public_key"}, limit: "core", resource: "PublicKey", handle: h.handleKeyCreate},
+		{method: "GET", pattern: p("/user/keys/{id}"), auth: true, scopes: []string{"read:public_key"}, limit: "core", handle: h.handleKeyGet},
+		{method: "DELETE", pattern: p("/user/keys/{id}"), auth: true, scopes: []string{"admin:public_key"}, limit: "core", handle: h.handleKeyDelete},
+		{method: "GET", pattern: p("/user/orgs"), auth: true, scopes: []string{"read:org", "user"}, deny: denial{http.StatusForbidden, msgOrgScope}, limit: "core", handle: h.handleUserOrgs},
+
+		// Users and organizations.
+		{method: "GET", pattern: p("/users/{username}"), limit: "core", handle: h.handleUserShow},
+		{method: "GET", pattern: p("/users/{username}/repos"), limit: "core", handle: h.handleUserReposPublic},
+		{method: "GET", pattern: p("/users/{username}/keys"), limit: "core", handle: h.handleUserKeysPublic},
+		{method: "GET", pattern: p("/orgs/{org}"), limit: "core", handle: h.handleOrgShow},
+
+		// Repositories.
+		{method: "GET", pattern: p("/repos/{owner}/{repo}"), repo: true, action: authz.Read, limit: "core", handle: h.handleRepoGet},
+		{method: "PATCH", pattern: p("/repos/{owner}/{repo}"), auth: true, repo: true, action: authz.Admin, limit: "core", resource: "Repository", handle: h.handleRepoPatch},
+		{method: "DELETE", pattern: p("/repos/{owner}/{repo}"), auth: true, scopes: []string{"delete_repo"}, deny: denial{http.StatusForbidden, msgAdminRights}, repo: true, action: authz.Admin, limit: "core", handle: h.handleRepoDelete},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/readme"), repo: true, action: authz.Read, limit: "core", handle: h.handleReadme},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/collaborators"), auth: true, repo: true, action: authz.Write, limit: "core", handle: h.handleCollaboratorList},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/collaborators/{username}"), auth: true, repo: true, action: authz.Write, limit: "core", handle: h.handleCollaboratorCheck},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/collaborators/{username}/permission"), auth: true, repo: true, action: authz.Write, limit: "core", handle: h.handleCollaboratorPermission},
+		{method: "PUT", pattern: p("/repos/{owner}/{repo}/collaborators/{username}"), auth: true, repo: true, action: authz.Admin, limit: "core", resource: "Collaborator", handle: h.handleCollaboratorPut},
+		{method: "DELETE", pattern: p("/repos/{owner}/{repo}/collaborators/{username}"), auth: true, repo: true, action: authz.Admin, limit: "core", handle: h.handleCollaboratorDelete},
+
+		// Site administration.
+		{method: "GET", pattern: p("/admin/tokens"), auth: true, scopes: []string{"site_admin"}, deny: adminDeny, siteAdmin: true, limit: "core", handle: h.handleAdminTokenList},
+		{method: "DELETE", pattern: p("/admin/tokens/{id}"), auth: true, scopes: []string{"site_admin"}, deny: adminDeny, siteAdmin: true, limit: "core", handle: h.handleAdminTokenDelete},
+
+		// GraphQL: per-field rules live in the resolvers (which use the
+		// same authorization function); the endpoint itself needs a token.
+		{method: "POST", pattern: GraphQLPath, auth: true, limit: "graphql", handle: h.handleGraphQL},
+	}
+	for _, rt := range routes {
+		rt.acceptedHeader = []string{token.HeaderValue(rt.accepted())}
+	}
+	return routes
+}
+
+// accepted lists the scopes the route checks, for X-Accepted-OAuth-Scopes:
+// its own scopes and every scope that implies one of them, plus, for
+// repository routes, what the authorization function asks for.
+func (rt *route) accepted() []string {
+	var out []string
+	add := func(s string) {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	for _, s := range rt.scopes {
+		for _, a := range withAncestors(s) {
+			add(a)
+		}
+	}
+	if rt.repo {
+		add("repo")
+		if rt.action == authz.Write {
+			add("public_repo")
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// withAncestors returns scope and every scope that implies it.
+func withAncestors(scope string) []string {
+	out := []string{scope}
+	for _, info := range token.Scopes() {
+		if info.Name != scope && token.Has([]string{info.Name}, scope) {
+			out = append(out, info.Name)
+		}
+	}
+	return out
+}
+
+// scopeGranted reports whether the actor's credential carries one of the
+// route's scopes.
+func (rt *route) scopeGranted(actor *gatehouse.Actor) bool {
+	for _, s := range rt.scopes {
+		if authz.HasScope(actor, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// repo loads the route's repository through the one authorization
+// function, with the action the route table declares. Failures come back
+// as errors the pipeline maps to GitHub's answers: 401 for an anonymous
+// caller who must sign in, 404 for what the caller may not see, 403 for
+// what it may see but not change.
+func (rq *request) repo() (*gatehouse.Repo, gatehouse.Permission, error) {
+	if !rq.route.repo {
+		panic("api: route " + rq.route.pattern + " is not declared as a repository route")
+	}
+	owner, name := rq.PathValue("owner"), rq.PathValue("repo")
+	name = strings.TrimSuffix(name, ".git")
+	repo, perm, err := rq.h.cfg.Authz.Repo(rq.Context(), rq.actor, owner, name, rq.route.action)
+	if err != nil {
+		switch gatehouse.ErrorKind(err) {
+		case gatehouse.NotFound:
+			return nil, 0, errNotFound
+		case gatehouse.Unauthenticated:
+			// An anonymous caller asked for something it may not see.
+			// Unless the whole instance is private, that is a 404 as for
+			// anyone else, so that private names do not leak (git answers
+			// 401 instead, to make git ask for credentials).
+			if rq.h.cfg.Authz.PrivateMode {
+				return nil, 0, gatehouse.E("authorize", gatehouse.Unauthenticated, msgRequiresAuth)
+			}
+			return nil, 0, errNotFound
+		case gatehouse.Forbidden:
+			msg := msgAdminRights
+			if rq.route.action == authz.Write {
+				msg = msgPushAccess
+			}
+			return nil, 0, gatehouse.E("authorize", gatehouse.Forbidden, msg)
+		}
+		return nil, 0, err
+	}
+	return repo, perm, nil
+}

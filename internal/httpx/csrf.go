@@ -16,10 +16,19 @@ const CSRFField = "csrf_token"
 // It is the first of two locks: browsers too old to send either header
 // are stopped by the per-session token that every form carries
 // (CSRFTokenValid).
-func CrossOrigin(next, denied http.Handler) http.Handler {
+//
+// trusted lists origins ("https://git.example.com") to accept even when
+// they differ from the Host header, as behind a reverse proxy that
+// rewrites it; a malformed origin is an error.
+func CrossOrigin(next, denied http.Handler, trusted ...string) (http.Handler, error) {
 	p := http.NewCrossOriginProtection()
 	p.SetDenyHandler(denied)
-	return p.Handler(next)
+	for _, o := range trusted {
+		if err := p.AddTrustedOrigin(o); err != nil {
+			return nil, err
+		}
+	}
+	return p.Handler(next), nil
 }
 
 // CSRFTokenValid compares the token a form sent with the expected one in

@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -88,7 +89,16 @@ func New(cfg Config) *Handler {
 	denied := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, http.StatusForbidden, "error.csrf")
 	})
-	h.root = httpx.CrossOrigin(h.withSession(h.mux), denied)
+	var trusted []string
+	if u, err := url.Parse(cfg.ExternalURL); err == nil && u.Scheme != "" && u.Host != "" {
+		trusted = append(trusted, u.Scheme+"://"+u.Host)
+	}
+	root, err := httpx.CrossOrigin(h.withSession(h.mux), denied, trusted...)
+	if err != nil {
+		h.log.Warn("external URL is not a valid origin; forms work only when the Host header matches", "err", err)
+		root, _ = httpx.CrossOrigin(h.withSession(h.mux), denied)
+	}
+	h.root = root
 	return h
 }
 

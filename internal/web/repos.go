@@ -1,0 +1,191 @@
+package web
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/gitrepo"
+	"github.com/gatehouse/gatehouse/internal/service"
+)
+
+// reposData lists repositories.
+type reposData struct {
+	Owner *gatehouse.User // nil on the dashboard
+	Repos []*gatehouse.Repo
+}
+
+func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request) {
+	u := viewer(r)
+	if u == nil {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	repos, err := h.cfg.Store.ListRepos(r.Context(), gatehouse.RepoFilter{Member: u.ID}, gatehouse.Page{PerPage: 100})
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "home", "home.title", "repos", &reposData{Repos: repos})
+}
+
+func (h *Handler) handleOwner(w http.ResponseWriter, r *http.Request) {
+	login := r.PathValue("owner")
+	if !gatehouse.ValidLogin(login) {
+		h.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	owner, err := h.cfg.Store.FindUserByLogin(r.Context(), login)
+	if gatehouse.IsKind(err, gatehouse.NotFound) {
+		h.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	f := gatehouse.RepoFilter{OwnerID: owner.ID, PublicOnly: true}
+	if v := viewer(r); v != nil {
+		f = gatehouse.RepoFilter{OwnerID: owner.ID, VisibleTo: v.ID}
+		if v.SiteAdmin || v.ID == owner.ID {
+			f.VisibleTo = 0
+		}
+	}
+	repos, err := h.cfg.Store.ListRepos(r.Context(), f, gatehouse.Page{PerPage: 100})
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "profile", "profile.title", "", &reposData{Owner: owner, Repos: repos})
+}
+
+// maxReadme is the largest README the repository page renders.
+const maxReadme = 512 << 10
+
+// repoData is the repository page.
+type repoData struct {
+	Repo       *gatehouse.Repo
+	CloneURL   string
+	Files      []gitrepo.Entry
+	Empty      bool
+	ReadmeName string
+	Readme     template.HTML
+	CanPush    bool
+}
+
+func (h *Handler) handleRepo(w http.ResponseWriter, r *http.Request) {
+	owner, name := r.PathValue("owner"), r.PathValue("repo")
+	if trimmed, ok := strings.CutSuffix(name, ".git"); ok && trimmed != "" {
+		http.Redirect(w, r, "/"+owner+"/"+trimmed, http.StatusMovedPermanently)
+		return
+	}
+	if !gatehouse.ValidLogin(owner) || !gatehouse.ValidRepoName(name) {
+		h.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	repo, perm, err := h.cfg.Authz.Repo(r.Context(), actor(r), owner, name, authz.Read)
+	if err != nil {
+		switch gatehouse.ErrorKind(err) {
+		case gatehouse.NotFound, gatehouse.Unauthenticated, gatehouse.Forbidden:
+			h.renderError(w, r, http.StatusNotFound, "error.not_found")
+		default:
+			h.serverError(w, r, err)
+		}
+		return
+	}
+	d := &repoData{
+		Repo:     repo,
+		CloneURL: h.cfg.ExternalURL + "/" + repo.Owner + "/" + repo.Name + ".git",
+		CanPush:  perm >= gatehouse.PermWrite,
+	}
+	files, err := h.cfg.Repos.Tree(r.Context(), repo.ID, repo.DefaultBranch)
+	switch {
+	case errors.Is(err, gitrepo.ErrNoBranch):
+		d.Empty = true
+	case err != nil:
+		h.serverError(w, r, err)
+		return
+	default:
+		d.Files = files
+		if readme := findReadme(files); readme != "" {
+			content, err := h.cfg.Repos.ReadFile(r.Context(), repo.ID, repo.DefaultBranch, readme, maxReadme)
+			switch {
+			case errors.Is(err, gitrepo.ErrTooLarge):
+			case err != nil:
+				h.serverError(w, r, err)
+				return
+			default:
+				d.ReadmeName, d.Readme = readme, renderReadme(readme, content)
+			}
+		}
+	}
+	h.render(w, r, http.StatusOK, "repo", "repo.title", "", d)
+}
+
+// findReadme picks the README among the top-level files: Markdown first,
+// then plain text, case-insensitively.
+func findReadme(files []gitrepo.Entry) string {
+	best, rank := "", 99
+	for _, f := range files {
+		if f.Type != "blob" {
+			continue
+		}
+		for i, n := range []string{"readme.md", "readme.markdown", "readme", "readme.txt"} {
+			if strings.EqualFold(f.Name, n) && i < rank {
+				best, rank = f.Name, i
+			}
+		}
+	}
+	return best
+}
+
+// repoNewData is the new-repository form.
+type repoNewData struct {
+	Name        string
+	Description string
+	Private     bool
+	Readme      bool
+	Errors      formErrors
+}
+
+func (h *Handler) handleRepoNew(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "repo_new", "repo_new.title", "repos", &repoNewData{Private: true, Errors: formErrors{}})
+}
+
+func (h *Handler) handleRepoCreate(w http.ResponseWriter, r *http.Request) {
+	loc := stateOf(r).loc
+	u := viewer(r)
+	d := &repoNewData{
+		Name:        strings.TrimSpace(r.PostFormValue("name")),
+		Description: strings.TrimSpace(r.PostFormValue("description")),
+		Private:     r.PostFormValue("visibility") != "public",
+		Readme:      r.PostFormValue("readme") == "1",
+		Errors:      formErrors{},
+	}
+	if !gatehouse.ValidRepoName(d.Name) {
+		d.Errors["name"] = loc.T("repo_new.err_name")
+	}
+	if len(d.Description) > 350 {
+		d.Errors["description"] = loc.T("repo_new.err_description")
+	}
+	if !d.Errors.Any() {
+		repo, err := h.cfg.Service.CreateRepoReadme(r.Context(),
+			service.NewRepo{Owner: u.Login, Name: d.Name, Description: d.Description, Private: d.Private}, d.Readme, u)
+		switch {
+		case err == nil:
+			http.Redirect(w, r, "/"+repo.Owner+"/"+repo.Name, http.StatusSeeOther)
+			return
+		case gatehouse.IsKind(err, gatehouse.Conflict):
+			d.Errors["name"] = loc.T("repo_new.err_taken")
+		case gatehouse.IsKind(err, gatehouse.Invalid):
+			d.Errors["name"] = loc.T("repo_new.err_name")
+		default:
+			h.serverError(w, r, err)
+			return
+		}
+	}
+	h.render(w, r, http.StatusUnprocessableEntity, "repo_new", "repo_new.title", "repos", d)
+}

@@ -113,12 +113,15 @@ func (p Page) Limit() int {
 	return p.PerPage
 }
 
+// MaxPage bounds page numbers so that offsets cannot overflow.
+const MaxPage = 1 << 20
+
 // Offset is the number of rows to skip.
 func (p Page) Offset() int {
 	if p.Page <= 1 {
 		return 0
 	}
-	return (p.Page - 1) * p.Limit()
+	return (min(p.Page, MaxPage) - 1) * p.Limit()
 }
 
 // RepoFilter narrows ListRepos. Zero fields do not filter.

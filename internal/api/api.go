@@ -236,9 +236,6 @@ func (h *Handler) authenticate(r *http.Request) (*gatehouse.Actor, int, string) 
 	ip := h.cfg.Network.ClientIP(r)
 	creds, err := httpx.ParseAuthorization(header)
 	if err != nil {
-		if h.cfg.Auth.Failed(ip) {
-			return nil, http.StatusForbidden, auth.TooManyAttempts
-		}
 		return nil, http.StatusUnauthorized, msgBadCredentials
 	}
 	if creds.Kind == httpx.NoCredentials {
@@ -248,10 +245,8 @@ func (h *Handler) authenticate(r *http.Request) (*gatehouse.Actor, int, string) 
 		return nil, http.StatusForbidden, msgPlainHTTP
 	}
 	if creds.Kind == httpx.PasswordCredential {
-		// Account passwords are not accepted on the API: a token is.
-		if h.cfg.Auth.Failed(ip) {
-			return nil, http.StatusForbidden, auth.TooManyAttempts
-		}
+		// Account passwords are not accepted on the API, and never checked:
+		// a refusal here guesses nothing, so it is not counted either.
 		return nil, http.StatusUnauthorized, msgBadCredentials
 	}
 	actor, err := h.cfg.Auth.Token(r.Context(), creds.Token, ip)

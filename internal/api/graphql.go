@@ -27,7 +27,10 @@ var schemaText string
 func newSchema(h *Handler) *graphql.Schema {
 	return graphql.MustParseSchema(schemaText, &gqlRoot{h: h},
 		graphql.MaxDepth(15),
-		graphql.MaxQueryLength(64<<10),
+		// gh's largest query is under 4 KiB; overlap validation compares
+		// every pair of fields in a selection, so both limits matter.
+		graphql.MaxQueryLength(16<<10),
+		graphql.OverlapValidationLimit(10000),
 		graphql.MaxParallelism(4),
 	)
 }

@@ -17,7 +17,7 @@ func (rq *request) page() gatehouse.Page {
 		p.PerPage = min(n, 100)
 	}
 	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 0 {
-		p.Page = n
+		p.Page = min(n, gatehouse.MaxPage)
 	}
 	return p
 }

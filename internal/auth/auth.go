@@ -48,6 +48,7 @@ type Authenticator struct {
 	mu      sync.RWMutex
 	byHash  map[string]*entry
 	seq     int64 // last invalidation applied
+	gen     int64 // bumped by every forget, so a lookup racing one does not cache
 	primed  bool
 	uses    map[int64]gatehouse.TokenUse // pending "last used" writes
 	written map[int64]time.Time          // when each token's use was last queued
@@ -97,32 +98,38 @@ func New(store gatehouse.Store, cfg Config, log *slog.Logger) *Authenticator {
 // Token authenticates a presented token for a client at ip. It returns
 // Unauthenticated with BadCredentials for anything that is not a live token
 // of an active user, Forbidden for a suspended user, and Unavailable with
-// TooManyAttempts while ip is locked out after repeated failures.
+// TooManyAttempts for a failed attempt while ip is locked out after
+// repeated failures.
 //
 // A string that is not a well-formed token with a valid checksum is refused
-// before the cache or the database is consulted.
+// before the cache or the database is consulted, and is not counted: it
+// cannot be a guess at a real token. A live token is accepted even from a
+// locked-out address, so that one client looping with a revoked token does
+// not lock out everyone behind the same NAT; with 178 random bits a token
+// cannot be guessed, so the lockout costs nothing in safety.
 func (a *Authenticator) Token(ctx context.Context, secret, ip string) (*gatehouse.Actor, error) {
 	const op = "authenticate"
 	now := a.cfg.Now()
-	if a.throttle.locked(ip, now) {
-		return nil, gatehouse.E(op, gatehouse.Unavailable, TooManyAttempts)
-	}
 	if token.Parse(secret) != nil {
-		a.throttle.fail(ip, now)
 		return nil, gatehouse.E(op, gatehouse.Unauthenticated, BadCredentials)
+	}
+	refuse := func() error {
+		a.throttle.fail(ip, now)
+		if a.throttle.locked(ip, now) {
+			return gatehouse.E(op, gatehouse.Unavailable, TooManyAttempts)
+		}
+		return gatehouse.E(op, gatehouse.Unauthenticated, BadCredentials)
 	}
 	hash := token.Hash(secret)
 	e, err := a.lookup(ctx, hash)
 	if err != nil {
 		if gatehouse.IsKind(err, gatehouse.NotFound) {
-			a.throttle.fail(ip, now)
-			return nil, gatehouse.E(op, gatehouse.Unauthenticated, BadCredentials)
+			return nil, refuse()
 		}
 		return nil, err
 	}
 	if e.tok.Expired(now) {
-		a.throttle.fail(ip, now)
-		return nil, gatehouse.E(op, gatehouse.Unauthenticated, BadCredentials)
+		return nil, refuse()
 	}
 	if e.user.Suspended {
 		return nil, gatehouse.E(op, gatehouse.Forbidden, Suspended)
@@ -133,9 +140,9 @@ func (a *Authenticator) Token(ctx context.Context, secret, ip string) (*gatehous
 	return &gatehouse.Actor{User: &user, Token: &tok}, nil
 }
 
-// Failed records a failed attempt that did not go through Token (a refused
-// password, a malformed header) so the throttle sees it too. It reports
-// whether ip is now locked out.
+// Failed records a failed attempt that did not go through Token (a wrong
+// password at sign-in) so the throttle sees it too. It reports whether ip
+// is now locked out.
 func (a *Authenticator) Failed(ip string) bool {
 	now := a.cfg.Now()
 	a.throttle.fail(ip, now)
@@ -161,7 +168,7 @@ func (a *Authenticator) lookup(ctx context.Context, hash string) (*entry, error)
 		}
 	}
 	a.mu.RLock()
-	seq := a.seq
+	seq, gen := a.seq, a.gen
 	a.mu.RUnlock()
 	tok, err := a.store.FindTokenByHash(ctx, hash)
 	if err != nil {
@@ -173,9 +180,10 @@ func (a *Authenticator) lookup(ctx context.Context, hash string) (*entry, error)
 	}
 	e = &entry{tok: tok, user: user}
 	a.mu.Lock()
-	// Only cache what was read after the last applied invalidation: if the
-	// poller moved on while we read, the row may already be stale.
-	if a.seq == seq {
+	// Only cache what was read after the last applied invalidation and the
+	// last local Forget: if either happened while we read, the row may
+	// already be stale (a deletion must win at once on this node).
+	if a.seq == seq && a.gen == gen {
 		if len(a.byHash) >= a.cfg.CacheSize {
 			for k := range a.byHash { // evict an arbitrary entry
 				delete(a.byHash, k)
@@ -198,6 +206,7 @@ func (a *Authenticator) Forget(tokenID, userID int64) {
 }
 
 func (a *Authenticator) forgetLocked(tokenID, userID int64) {
+	a.gen++
 	for h, e := range a.byHash {
 		if (tokenID != 0 && e.tok.ID == tokenID) || (tokenID == 0 && e.user.ID == userID) {
 			delete(a.byHash, h)

@@ -176,13 +176,23 @@ func TestThrottle(t *testing.T) {
 	f := newFixture(t)
 	a := New(f.store, Config{MaxFailures: 3, FailureWindow: time.Minute}, nil)
 	secret, _ := f.token(t, "x", time.Time{})
+	ctx := context.Background()
+	for i := 0; i < 10; i++ { // not tokens: not counted
+		a.Token(ctx, "gtp_nonsense", "10.0.0.1")
+	}
+	var err error
 	for i := 0; i < 3; i++ {
-		a.Token(context.Background(), "gtp_nonsense", "10.0.0.1")
+		guess, _ := token.Generate(token.DefaultPrefix)
+		_, err = a.Token(ctx, guess, "10.0.0.1")
 	}
-	if _, err := a.Token(context.Background(), secret, "10.0.0.1"); gatehouse.ErrorMessage(err) != TooManyAttempts {
-		t.Fatalf("locked-out address: %v", err)
+	if gatehouse.ErrorMessage(err) != TooManyAttempts {
+		t.Fatalf("third failed guess: %v, want the lockout message", err)
 	}
-	if _, err := a.Token(context.Background(), secret, "10.0.0.2"); err != nil {
+	if _, err := a.Token(ctx, secret, "10.0.0.1"); err != nil {
+		t.Fatalf("a live token from a locked-out address: %v", err)
+	}
+	guess, _ := token.Generate(token.DefaultPrefix)
+	if _, err := a.Token(ctx, guess, "10.0.0.2"); gatehouse.ErrorMessage(err) != BadCredentials {
 		t.Fatalf("another address is not locked out: %v", err)
 	}
 }
@@ -270,4 +280,43 @@ func otherChar(c byte) string {
 		return "1"
 	}
 	return "0"
+}
+
+// blockingStore pauses the user lookup of the first token check so that a
+// deletion can happen between reading the token and caching it.
+type blockingStore struct {
+	gatehouse.Store
+	block, reached chan struct{}
+}
+
+func (b *blockingStore) FindUserByID(ctx context.Context, id int64) (*gatehouse.User, error) {
+	u, err := b.Store.FindUserByID(ctx, id)
+	if b.block != nil {
+		close(b.reached)
+		<-b.block
+		b.block = nil
+	}
+	return u, err
+}
+
+// A request that read a token just before this node deleted it must not
+// put it back into the cache: the deletion wins at once here.
+func TestForgetWinsOverRacingLookup(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	secret, tk := f.token(t, "race", time.Time{})
+	bs := &blockingStore{Store: f.store.Store, block: make(chan struct{}), reached: make(chan struct{})}
+	a := New(bs, Config{}, nil)
+	done := make(chan struct{})
+	go func() { a.Token(ctx, secret, "ip"); close(done) }()
+	<-bs.reached
+	if err := f.store.DeleteToken(ctx, tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	a.Forget(tk.ID, tk.UserID)
+	close(bs.block)
+	<-done
+	if _, err := a.Token(ctx, secret, "ip"); err == nil {
+		t.Fatal("a token deleted on this node was accepted again before the next poll")
+	}
 }

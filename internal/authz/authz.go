@@ -65,8 +65,10 @@ func (a *Authorizer) Repo(ctx context.Context, actor *gatehouse.Actor, owner, na
 }
 
 // Permission returns the role the actor's user holds on repo, ignoring
-// token scopes: admin for the owner and site admins, the explicit grant for
-// collaborators, read for anyone else on a public repository.
+// token scopes: admin for the owner, the explicit grant for collaborators,
+// read for anyone else on a public repository. Being a site admin grants
+// nothing here: an ordinary token of an admin must not open every private
+// repository of the instance.
 func (a *Authorizer) Permission(ctx context.Context, actor *gatehouse.Actor, repo *gatehouse.Repo) (gatehouse.Permission, error) {
 	if actor == nil || actor.User == nil {
 		if repo.Private {
@@ -75,7 +77,7 @@ func (a *Authorizer) Permission(ctx context.Context, actor *gatehouse.Actor, rep
 		return gatehouse.PermRead, nil
 	}
 	u := actor.User
-	if u.ID == repo.OwnerID || u.SiteAdmin {
+	if u.ID == repo.OwnerID {
 		return gatehouse.PermAdmin, nil
 	}
 	p, err := a.Store.Collaborator(ctx, repo.ID, u.ID)

@@ -141,7 +141,6 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*gatehou
 	ip := h.Network.ClientIP(r)
 	creds, err := httpx.ParseAuthorization(r.Header.Get("Authorization"))
 	if err != nil {
-		h.Auth.Failed(ip)
 		challenge(w, "The Authorization header is malformed: "+err.Error())
 		return nil, false
 	}
@@ -155,10 +154,6 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*gatehou
 	if creds.Kind == httpx.PasswordCredential {
 		// The password is never checked: checking would make git a
 		// password-guessing oracle and cost a slow hash per request.
-		if h.Auth.Failed(ip) {
-			plain(w, http.StatusForbidden, auth.TooManyAttempts)
-			return nil, false
-		}
 		challenge(w, "Password authentication is not supported for Git operations.\nUse a personal access token as the password: Settings > Developer settings > Personal access tokens.")
 		return nil, false
 	}

@@ -96,6 +96,9 @@ func (db *DB) DeleteRepo(ctx context.Context, id int64) error {
 // FindRepo looks a repository up by owner login and name,
 // case-insensitively.
 func (db *DB) FindRepo(ctx context.Context, owner, name string) (*gatehouse.Repo, error) {
+	if !ascii(owner) || !ascii(name) {
+		return nil, gatehouse.E("find repository", gatehouse.NotFound, "repository not found")
+	}
 	return db.findRepo(ctx, `u.lower_login = $1 AND r.lower_name = $2`,
 		strings.ToLower(owner), strings.ToLower(name))
 }

@@ -81,6 +81,11 @@ func (db *DB) FindUserByID(ctx context.Context, id int64) (*gatehouse.User, erro
 
 // FindUserByLogin matches case-insensitively.
 func (db *DB) FindUserByLogin(ctx context.Context, login string) (*gatehouse.User, error) {
+	if !ascii(login) {
+		// strings.ToLower folds some non-ASCII letters to ASCII ones
+		// ("İ" → "i̇"…); logins are ASCII, so such a name matches no one.
+		return nil, gatehouse.E("find user", gatehouse.NotFound, "user not found")
+	}
 	return db.findUser(ctx, "find user", `u.lower_login = $1`, strings.ToLower(login))
 }
 
@@ -127,4 +132,15 @@ func (db *DB) CountUsers(ctx context.Context) (int, error) {
 		return 0, db.fail("count users", err, "")
 	}
 	return n, nil
+}
+
+// ascii reports whether s is plain ASCII: logins and repository names are,
+// so anything else matches nothing.
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -31,7 +31,7 @@ token=$("$work/gatehouse" admin token create --user bench --note bench --scopes 
 invalid="gtp_000000000000000000000000000000000000"
 
 # Access log lines go to a file: writing them is part of the cost measured.
-"$work/gatehouse" serve --listen 127.0.0.1:0 2>"$work/server.log" &
+"$work/gatehouse" serve --listen 127.0.0.1:0 ${SERVE_ARGS:-} 2>"$work/server.log" &
 server_pid=$!
 base=""
 for _ in $(seq 100); do

@@ -70,8 +70,6 @@ func TestOpenURLs(t *testing.T) {
 	for _, u := range []string{
 		"",
 		":memory:",
-		"postgres://gatehouse@localhost/gatehouse",
-		"postgresql://gatehouse@localhost/gatehouse",
 		"mysql://localhost/gatehouse",
 		"sqlite://otherhost/var/gatehouse.db",
 		"sqlite://" + filepath.Join(dir, "x.db") + "?_pragma=foreign_keys(0)",

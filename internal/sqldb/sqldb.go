@@ -83,7 +83,18 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	}
 	// A plain path, not a file: URI, so that no character in it is
 	// taken for URI syntax; the driver splits the parameters off at '?'.
-	return open(ctx, sqliteDialect, file+"?"+sqlitePragmas)
+	dsn := file + "?" + sqlitePragmas
+	// Turning a new file to WAL needs an exclusive lock that SQLite does not
+	// wait for with the busy timeout, so processes opening a fresh file at
+	// the same moment (a server and an admin command) may see SQLITE_BUSY
+	// once; the file is usable a moment later.
+	for attempt := 0; ; attempt++ {
+		db, err := open(ctx, sqliteDialect, dsn)
+		if err == nil || attempt == 20 || !gatehouse.IsKind(err, gatehouse.Unavailable) || ctx.Err() != nil {
+			return db, err
+		}
+		time.Sleep(time.Duration(10+attempt*10) * time.Millisecond)
+	}
 }
 
 func open(ctx context.Context, d *dialect, dsn string) (*DB, error) {

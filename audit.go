@@ -1,0 +1,49 @@
+package gatehouse
+
+import (
+	"context"
+	"time"
+)
+
+// AuditAction names an event in the audit log.
+type AuditAction string
+
+// Token and authentication events, as GitHub names them where it has a name.
+const (
+	AuditTokenCreate      AuditAction = "personal_access_token.create"
+	AuditTokenUpdate      AuditAction = "personal_access_token.update"
+	AuditTokenRegenerate  AuditAction = "personal_access_token.regenerate"
+	AuditTokenDelete      AuditAction = "personal_access_token.destroy"
+	AuditTokenExpire      AuditAction = "personal_access_token.expire"
+	AuditTokenAdminRevoke AuditAction = "personal_access_token.admin_revoke"
+	AuditTokenLeaked      AuditAction = "personal_access_token.leaked"
+	AuditAuthFailure      AuditAction = "user.failed_login"
+)
+
+// AuditEvent is one entry of the audit log. It never holds a secret: a
+// token is named by its ID, note and last eight characters.
+type AuditEvent struct {
+	ID      int64
+	Action  AuditAction
+	ActorID int64 // who did it; 0 for the system or an anonymous client
+	UserID  int64 // whose account it concerns (the token owner); 0 if none
+	TokenID int64
+	Note    string // token note, or a short human description
+	Detail  string // e.g. "repo alice/demo, commit abc123, path .env"
+	IP      string
+	At      time.Time
+}
+
+// AuditFilter narrows ListAuditEvents. Zero fields do not filter.
+type AuditFilter struct {
+	UserID int64
+}
+
+// AuditStore keeps the audit log. The SQL adapters implement it beside
+// Store.
+type AuditStore interface {
+	// RecordAuditEvent appends e and sets its ID (and At when zero).
+	RecordAuditEvent(ctx context.Context, e *AuditEvent) error
+	// ListAuditEvents returns events newest first.
+	ListAuditEvents(ctx context.Context, f AuditFilter, page Page) ([]*AuditEvent, error)
+}

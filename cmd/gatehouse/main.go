@@ -42,6 +42,7 @@ const usage = `Usage:
   gatehouse admin token list [--user NAME] [--json]
   gatehouse admin token revoke ID
   gatehouse version
+  gatehouse hook pre-receive      # run by git during a push (push protection)
 
 Every command takes --data DIR (env GATEHOUSE_DATA, default ./gatehouse-data) and
 --database URL (env GATEHOUSE_DATABASE_URL, default the SQLite file in the data dir).
@@ -61,6 +62,9 @@ func main() {
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(2)
+	}
+	if errors.Is(err, errQuiet) {
+		os.Exit(1)
 	}
 	fmt.Fprintf(os.Stderr, "gatehouse: %s\n", oneLine(err))
 	os.Exit(1)
@@ -108,6 +112,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return e.serve(ctx, args[1:])
 	case "admin":
 		return e.admin(ctx, args[1:])
+	case "hook":
+		return e.hook(ctx, args[1:])
 	case "version", "--version":
 		fmt.Fprintln(stdout, "gatehouse", versionString())
 		return nil
@@ -188,6 +194,13 @@ func (e *env) repoDir() *gitrepo.Dir {
 	return &gitrepo.Dir{Root: filepath.Join(e.data, "repositories")}
 }
 
+// service is the command line's service. Its changes carry no Origin, so
+// the audit log shows them as the system's: a revocation from here is an
+// administrator's.
 func (e *env) service(st gatehouse.Store) *service.Service {
-	return &service.Service{Store: st, Repos: e.repoDir(), Prefix: e.prefix}
+	svc := &service.Service{Store: st, Repos: e.repoDir(), Prefix: e.prefix}
+	if audit, ok := st.(gatehouse.AuditStore); ok {
+		svc.Audit = audit
+	}
+	return svc
 }

@@ -41,6 +41,7 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	rateLimitAnon := fs.Int("rate-limit-anonymous", envInt("GATEHOUSE_RATE_LIMIT_ANONYMOUS", 60), "API calls per hour per client address without credentials, when --rate-limit is set")
 	var proxies listFlag
 	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For/-Proto are believed (repeatable)")
+	mailOpts := addMailFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -127,6 +128,19 @@ func (e *env) serve(ctx context.Context, args []string) error {
 		base = scheme + "://" + hostPort(addr)
 	}
 	base = strings.TrimRight(base, "/")
+	mailer, err := mailOpts.mailer(e.data, base, log)
+	if err != nil {
+		return err
+	}
+	remindEvery, err := reminderInterval()
+	if err != nil {
+		return err
+	}
+
+	repos := e.repoDir()
+	if err := e.protectPushes(repos, base, mailOpts); err != nil {
+		return err
+	}
 
 	st, err := e.openStore(ctx)
 	if err != nil {
@@ -134,13 +148,16 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	srv := server.New(st, server.Options{
-		Repos:       e.repoDir(),
+		Repos:       repos,
 		ExternalURL: base,
 		Network:     network,
 		TokenPrefix: e.prefix,
 		Log:         log,
 		RateLimit:   api.RateLimit{PerHour: *rateLimit, AnonymousPerHour: *rateLimitAnon},
 		Version:     versionString(),
+		Mailer:      mailer,
+		// ReminderInterval is for tests; the default suits production.
+		ReminderInterval: remindEvery,
 	})
 	code, err := srv.Service.PrepareSetup(ctx)
 	if err != nil {

@@ -201,6 +201,10 @@ func (h *Handler) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, msgSiteAdmin, nil)
 		return
 	}
+	if actor != nil {
+		// Changes made through the service name the caller in the audit log.
+		r = r.WithContext(service.WithOrigin(r.Context(), service.Origin{ActorID: actor.User.ID, IP: h.cfg.Network.ClientIP(r)}))
+	}
 	rq := &request{Request: r, w: w, h: h, route: rt, actor: actor}
 	if err := rt.handle(rq); err != nil {
 		h.fail(rq, err)

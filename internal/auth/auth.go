@@ -36,6 +36,21 @@ type Config struct {
 	MaxFailures   int
 	FailureWindow time.Duration
 	Now           func() time.Time
+	// OnFailure, if set, is told of every token refused as bad credentials,
+	// for the audit log. It runs on the request's goroutine, so it must be
+	// cheap for a client failing in a loop.
+	OnFailure func(ctx context.Context, f Failure)
+}
+
+// Failure is a refused token, described without its secret.
+type Failure struct {
+	IP string
+	// Token is the presented token when it exists but has expired (a copy);
+	// nil for a malformed, unknown or revoked one.
+	Token *gatehouse.Token
+	// Malformed is true when the string was not a token of this format at
+	// all (no prefix, wrong length, bad checksum).
+	Malformed bool
 }
 
 // Authenticator verifies tokens. Create it with New and run Run in the
@@ -111,9 +126,11 @@ func (a *Authenticator) Token(ctx context.Context, secret, ip string) (*gatehous
 	const op = "authenticate"
 	now := a.cfg.Now()
 	if token.Parse(secret) != nil {
+		a.failed(ctx, Failure{IP: ip, Malformed: true})
 		return nil, gatehouse.E(op, gatehouse.Unauthenticated, BadCredentials)
 	}
-	refuse := func() error {
+	refuse := func(tok *gatehouse.Token) error {
+		a.failed(ctx, Failure{IP: ip, Token: tok})
 		a.throttle.fail(ip, now)
 		if a.throttle.locked(ip, now) {
 			return gatehouse.E(op, gatehouse.Unavailable, TooManyAttempts)
@@ -124,12 +141,13 @@ func (a *Authenticator) Token(ctx context.Context, secret, ip string) (*gatehous
 	e, err := a.lookup(ctx, hash)
 	if err != nil {
 		if gatehouse.IsKind(err, gatehouse.NotFound) {
-			return nil, refuse()
+			return nil, refuse(nil)
 		}
 		return nil, err
 	}
 	if e.tok.Expired(now) {
-		return nil, refuse()
+		tok := *e.tok
+		return nil, refuse(&tok)
 	}
 	if e.user.Suspended {
 		return nil, gatehouse.E(op, gatehouse.Forbidden, Suspended)
@@ -138,6 +156,12 @@ func (a *Authenticator) Token(ctx context.Context, secret, ip string) (*gatehous
 	// Copies, so that handlers cannot alter the cached values.
 	tok, user := *e.tok, *e.user
 	return &gatehouse.Actor{User: &user, Token: &tok}, nil
+}
+
+func (a *Authenticator) failed(ctx context.Context, f Failure) {
+	if a.cfg.OnFailure != nil {
+		a.cfg.OnFailure(ctx, f)
+	}
 }
 
 // Failed records a failed attempt that did not go through Token (a wrong

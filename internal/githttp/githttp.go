@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/gitrepo"
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/pushprotect"
 )
 
 // Realm is sent in the Basic challenge; git only offers credentials to a
@@ -242,7 +243,16 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 	hd.Set("Content-Type", "application/x-git-"+string(service)+"-result")
 	noCache(hd)
 	out := &flushWriter{w: w, rc: http.NewResponseController(w)}
-	err := h.Repos.Run(ctx, repo.ID, service, gitrepo.RunOptions{Protocol: protocol, Stdin: body, Stdout: out})
+	opts := gitrepo.RunOptions{Protocol: protocol, Stdin: body, Stdout: out}
+	if service == gitrepo.ReceivePack {
+		// What push protection's pre-receive hook reports and records.
+		p := pushprotect.Push{Repo: repo.FullName(), Pusher: actor.Login(), IP: h.Network.ClientIP(r), RequestID: httpx.RequestID(ctx)}
+		if actor != nil && actor.User != nil {
+			p.PusherID = actor.User.ID
+		}
+		opts.Env = p.Env()
+	}
+	err := h.Repos.Run(ctx, repo.ID, service, opts)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			h.Log.Info("git request cancelled by client", "repo", repo.FullName(), "service", service, "request_id", httpx.RequestID(ctx))

@@ -24,6 +24,14 @@ type Dir struct {
 	Root string
 	// Git is the git executable (default "git" from PATH).
 	Git string
+	// Hooks, if set, is the directory receive-pack takes its hooks from
+	// (core.hooksPath) instead of each repository's own, so that every
+	// repository, old or new, runs the same pre-receive check and nothing
+	// written into a repository can run as a hook.
+	Hooks string
+	// HookEnv is added to receive-pack's environment, which its hooks
+	// inherit.
+	HookEnv []string
 }
 
 // Path returns where repository id lives.
@@ -146,8 +154,11 @@ type RunOptions struct {
 	// Protocol is the client's Git-Protocol value, passed to git as
 	// GIT_PROTOCOL; the caller must have validated it.
 	Protocol string
-	Stdin    io.Reader
-	Stdout   io.Writer
+	// Env is added to a receive-pack's environment (after Dir.HookEnv):
+	// what the hooks should know about this push.
+	Env    []string
+	Stdin  io.Reader
+	Stdout io.Writer
 }
 
 // Run runs service for repository id with --stateless-rpc, streaming
@@ -160,9 +171,16 @@ func (d *Dir) Run(ctx context.Context, id int64, service Service, opts RunOption
 		args = append(args, "--advertise-refs")
 	}
 	args = append(args, ".")
+	hooks := service == ReceivePack && !opts.Advertise
+	if hooks && d.Hooks != "" {
+		args = append([]string{"-c", "core.hooksPath=" + d.Hooks}, args...)
+	}
 	cmd := d.command(ctx, d.Path(id), args...)
 	if opts.Protocol != "" {
 		cmd.Env = append(cmd.Env, "GIT_PROTOCOL="+opts.Protocol)
+	}
+	if hooks {
+		cmd.Env = append(append(cmd.Env, d.HookEnv...), opts.Env...)
 	}
 	cmd.Stdout = opts.Stdout
 	var stderr tailBuffer

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/githttp"
 	"github.com/gatehouse/gatehouse/internal/gitrepo"
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
@@ -35,6 +37,9 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	maint   *maintainer
+	remind  *notify.Reminders
+	// remindEvery is how often the reminder job runs.
+	remindEvery time.Duration
 }
 
 // Options are what New needs beyond the store.
@@ -52,6 +57,12 @@ type Options struct {
 	RateLimit api.RateLimit
 	// Version is Gatehouse's version, reported by the API's /meta.
 	Version string
+	// Mailer sends e-mail to users (token expiry reminders and other
+	// notices); nil sends none.
+	Mailer gatehouse.Mailer
+	// ReminderInterval is how often the token expiry reminder job runs
+	// (5 minutes when zero).
+	ReminderInterval time.Duration
 }
 
 // New wires the handlers together.
@@ -60,12 +71,23 @@ func New(store gatehouse.Store, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	a := auth.New(store, opts.AuthConfig, log)
+	svc := &service.Service{Store: store, Repos: opts.Repos, Prefix: opts.TokenPrefix, Log: log}
+	// The SQL stores keep the audit log beside everything else.
+	if audit, ok := store.(gatehouse.AuditStore); ok {
+		svc.Audit = audit
+	}
+	acfg := opts.AuthConfig
+	acfg.OnFailure = func(ctx context.Context, f auth.Failure) { svc.RecordAuthFailure(ctx, authFailure(f)) }
+	a := auth.New(store, acfg, log)
+	svc.Cache = a
 	az := &authz.Authorizer{Store: store, PrivateMode: opts.PrivateMode}
-	svc := &service.Service{Store: store, Repos: opts.Repos, Cache: a, Prefix: opts.TokenPrefix, Log: log}
 	s := &Server{Auth: a, Service: svc, log: log, metrics: &metrics{}}
 	_ = opts.ExternalURL // used by the API and web handlers
 	s.maint = newMaintainer(opts.Repos, log)
+	if rs, ok := store.(gatehouse.ReminderStore); ok && opts.Mailer != nil {
+		s.remind = &notify.Reminders{Store: store, Reminders: rs, Mailer: opts.Mailer, ExternalURL: opts.ExternalURL, Log: log}
+		s.remindEvery = cmp.Or(opts.ReminderInterval, 5*time.Minute)
+	}
 	git := &githttp.Handler{Auth: a, Authz: az, Repos: opts.Repos, Store: store, Network: opts.Network, Log: log,
 		OnPush: func(_ context.Context, repo *gatehouse.Repo, _ *gatehouse.Actor) {
 			s.metrics.pushes.Add(1)
@@ -100,6 +122,20 @@ func New(store gatehouse.Store, opts Options) *Server {
 	return s
 }
 
+// authFailure describes a refused token for the audit log: the token,
+// when it exists, by id and note only.
+func authFailure(f auth.Failure) service.AuthFailure {
+	af := service.AuthFailure{IP: f.IP, Reason: service.ReasonUnknownToken}
+	switch {
+	case f.Malformed:
+		af.Reason = service.ReasonMalformed
+	case f.Token != nil:
+		af.Reason = service.ReasonExpiredToken
+		af.UserID, af.TokenID, af.Note = f.Token.UserID, f.Token.ID, f.Token.Note
+	}
+	return af
+}
+
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
@@ -124,6 +160,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 	go func() { s.Auth.Run(bg); close(done) }()
 	maintDone := make(chan struct{})
 	go func() { s.maint.run(bg); close(maintDone) }()
+	remindDone := make(chan struct{})
+	go func() {
+		if s.remind != nil {
+			s.remind.Loop(bg, s.remindEvery)
+		}
+		close(remindDone)
+	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -138,6 +181,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 	stopBG()
 	<-done
 	<-maintDone
+	<-remindDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -32,10 +32,15 @@ type Service struct {
 	Repos *gitrepo.Dir
 	// Cache, if set, is told about every token change made here so that it
 	// wins at once on this node.
-	Cache  Forgetter
+	Cache Forgetter
+	// Audit, if set, receives an event for every token change made here
+	// and for failed authentications (RecordAuthFailure).
+	Audit  gatehouse.AuditStore
 	Prefix string // token prefix, default token.DefaultPrefix
 	Log    *slog.Logger
 	Now    func() time.Time
+
+	failures failureLimiter
 }
 
 func (s *Service) now() time.Time {
@@ -184,6 +189,7 @@ func (s *Service) CreateToken(ctx context.Context, nt NewToken) (*IssuedToken, e
 	if err := s.Store.CreateToken(ctx, t); err != nil {
 		return nil, err
 	}
+	s.recordToken(ctx, gatehouse.AuditTokenCreate, t, "")
 	return &IssuedToken{Token: t, Secret: secret, Dropped: dropped}, nil
 }
 
@@ -195,7 +201,9 @@ func (s *Service) prefix() string {
 }
 
 // DeleteToken revokes a token: it stops working at once on this node and
-// within a second on every other. Errors: NotFound.
+// within a second on every other. The audit log records a deletion when
+// the Origin in ctx is the token's owner and a revocation by an
+// administrator otherwise. Errors: NotFound.
 func (s *Service) DeleteToken(ctx context.Context, id int64) error {
 	t, err := s.Store.FindTokenByID(ctx, id)
 	if err != nil {
@@ -205,6 +213,7 @@ func (s *Service) DeleteToken(ctx context.Context, id int64) error {
 		return err
 	}
 	s.forget(id, t.UserID)
+	s.recordToken(ctx, revokeAction(ctx, t), t, "")
 	return nil
 }
 

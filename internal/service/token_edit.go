@@ -85,6 +85,7 @@ func (s *Service) UpdateToken(ctx context.Context, userID, id int64, note string
 		return nil, err
 	}
 	s.forget(t.ID, t.UserID)
+	s.recordToken(ctx, gatehouse.AuditTokenUpdate, t, "")
 	return &UpdatedToken{Token: t, Dropped: dropped}, nil
 }
 
@@ -117,10 +118,13 @@ func (s *Service) RegenerateToken(ctx context.Context, userID, id int64, expires
 		return nil, err
 	}
 	s.forget(t.ID, t.UserID)
+	s.recordToken(ctx, gatehouse.AuditTokenRegenerate, t, "")
 	return &IssuedToken{Token: t, Secret: secret}, nil
 }
 
-// RevokeAllTokens deletes every token of a user and reports how many.
+// RevokeAllTokens deletes every token of a user and reports how many. The
+// audit log gets one event per token, as DeleteToken would record it,
+// marked revoke_all.
 func (s *Service) RevokeAllTokens(ctx context.Context, userID int64) (int, error) {
 	tokens, err := s.ListUserTokens(ctx, userID)
 	if err != nil {
@@ -135,6 +139,7 @@ func (s *Service) RevokeAllTokens(ctx context.Context, userID int64) (int, error
 			s.forget(0, userID)
 			return n, err
 		}
+		s.recordToken(ctx, revokeAction(ctx, t), t, "via=revoke_all")
 		n++
 	}
 	s.forget(0, userID)

@@ -122,6 +122,11 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		u = nil
 	}
 	if !service.CheckPassword(u, r.PostFormValue("password")) {
+		f := service.AuthFailure{IP: ip, Reason: service.ReasonPassword}
+		if u != nil {
+			f.UserID = u.ID
+		}
+		h.cfg.Service.RecordAuthFailure(r.Context(), f)
 		d.Error = loc.T("login.failed")
 		status := http.StatusUnauthorized
 		if h.cfg.Throttle.Failed(ip) {
@@ -176,6 +181,7 @@ func (h *Handler) handleSudo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !service.CheckPassword(viewer(r), r.PostFormValue("password")) {
+		h.cfg.Service.RecordAuthFailure(r.Context(), service.AuthFailure{IP: ip, UserID: viewer(r).ID, Reason: service.ReasonSudoPassword})
 		msg, status := loc.T("sudo.failed"), http.StatusUnauthorized
 		if h.cfg.Throttle.Failed(ip) {
 			msg, status = loc.T("login.locked"), http.StatusTooManyRequests

@@ -155,6 +155,18 @@ func TestPagesGolden(t *testing.T) {
 	golden(t, "admin_users", c.get("/admin/users").Body)
 	golden(t, "admin_tokens", c.get("/admin/tokens").Body)
 	golden(t, "admin_policy", c.get("/admin/policy").Body)
+	golden(t, "security_log", c.get("/settings/security-log").Body)
+	golden(t, "admin_audit_log", c.get("/admin/audit-log").Body)
+	golden(t, "admin_audit_log_user", c.get("/admin/audit-log?user=bob").Body)
+	res = c.get("/admin/audit-log?user=nobody")
+	wantStatus(t, "audit log of an unknown user", res, http.StatusOK)
+	if !strings.Contains(res.Body, "There is no account named nobody.") {
+		t.Error("the audit log does not say that the filter names no account")
+	}
+	wantStatus(t, "audit log for a user", bc.get("/admin/audit-log"), http.StatusNotFound)
+	if body := bc.get("/settings/security-log").Body; strings.Contains(body, "laptop") || !strings.Contains(body, "No events recorded yet.") {
+		t.Error("bob's security log shows alice's events")
+	}
 	res = c.post("/admin/policy", "/admin/policy", url.Values{"require_expiration": {"1"}, "max_lifetime_days": {"45"}})
 	wantStatus(t, "save policy", res, http.StatusSeeOther)
 	golden(t, "token_new_policy", c.get("/settings/tokens/new").Body)
@@ -165,6 +177,7 @@ func TestPagesGolden(t *testing.T) {
 	golden(t, "ja_tokens", c.get("/settings/tokens").Body)
 	golden(t, "ja_token_new", c.get("/settings/tokens/new").Body)
 	golden(t, "ja_admin_users", c.get("/admin/users").Body)
+	golden(t, "ja_security_log", c.get("/settings/security-log").Body)
 	golden(t, "ja_repo", c.get("/alice/notes").Body)
 	res = c.post("/settings/tokens/new", "/settings/tokens", url.Values{"note": {""}, "expires": {"none"}})
 	wantStatus(t, "Japanese errors", res, http.StatusUnprocessableEntity)

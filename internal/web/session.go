@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/service"
 )
 
 // Cookie names. Under HTTPS the __Host- prefix makes browsers refuse the
@@ -86,12 +87,16 @@ func (h *Handler) withSession(next http.Handler) http.Handler {
 			st.anon = c.Value
 		}
 		st.loc = h.pickLocale(r, st.user)
+		ctx := r.Context()
 		if st.user != nil {
-			httpx.SetLogin(r.Context(), st.user.Login)
+			httpx.SetLogin(ctx, st.user.Login)
+			// Changes made through the service name the viewer in the
+			// audit log.
+			ctx = service.WithOrigin(ctx, service.Origin{ActorID: st.user.ID, IP: h.cfg.Network.ClientIP(r)})
 		}
 		w.Header().Set("Content-Language", st.loc.Lang)
 		w.Header().Add("Vary", "Accept-Language, Cookie")
-		next.ServeHTTP(w, r.WithContext(withState(r.Context(), st)))
+		next.ServeHTTP(w, r.WithContext(withState(ctx, st)))
 	})
 }
 

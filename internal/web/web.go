@@ -137,6 +137,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /settings", h.signedIn(redirectTo("/settings/profile")))
 	m.HandleFunc("GET /settings/profile", h.signedIn(h.handleProfileForm))
 	m.HandleFunc("POST /settings/profile", h.signedIn(h.handleProfile))
+	m.HandleFunc("GET /settings/security-log", h.signedIn(h.handleSecurityLog))
 	m.HandleFunc("GET /settings/developers", h.signedIn(h.handleDevelopers))
 	m.HandleFunc("GET /settings/tokens", h.signedIn(h.handleTokens))
 	m.HandleFunc("POST /settings/tokens", h.signedIn(h.sudo(h.handleTokenCreate)))
@@ -160,6 +161,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /admin/tokens", h.siteAdmin(h.handleAdminTokens))
 	m.HandleFunc("POST /admin/tokens/{id}/revoke", h.siteAdmin(h.sudo(h.handleAdminTokenRevoke)))
 	m.HandleFunc("GET /admin/policy", h.siteAdmin(h.handleAdminPolicy))
+	m.HandleFunc("GET /admin/audit-log", h.siteAdmin(h.handleAdminAuditLog))
 	m.HandleFunc("POST /admin/policy", h.siteAdmin(h.sudo(h.handleAdminPolicyUpdate)))
 
 	m.HandleFunc("GET /{owner}", h.handleOwner)

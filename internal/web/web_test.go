@@ -72,7 +72,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { st.Close() })
 	repos := &gitrepo.Dir{Root: filepath.Join(dir, "repos")}
 	now := func() time.Time { return fixedNow }
-	svc := &service.Service{Store: st, Repos: repos, Now: now}
+	svc := &service.Service{Store: st, Repos: repos, Audit: st, Now: now}
 	e := &env{t: t, st: st, svc: svc, thr: &fakeThrottle{max: 5, failures: map[string]int{}}}
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.srv.Start()
@@ -182,6 +182,9 @@ var (
 	codeRe   = regexp.MustCompile(`code=[0-9a-f]{48}|name="code" value="[0-9a-f]{48}"`)
 )
 
+// lastEightRe matches the random tail of a token in audit log details.
+var lastEightRe = regexp.MustCompile(`last_eight=[A-Za-z0-9]{8}`)
+
 // golden compares a page with testdata/NAME.html after replacing what
 // changes from run to run (form tokens, token secrets, setup codes, the
 // real date on which rows were stored).
@@ -190,6 +193,7 @@ func golden(t *testing.T, name string, body string) {
 	body = csrfRe.ReplaceAllString(body, `name="csrf_token" value="CSRF"`)
 	body = secretRe.ReplaceAllString(body, "gtp_SECRET")
 	body = codeRe.ReplaceAllString(body, "SETUPCODE")
+	body = lastEightRe.ReplaceAllString(body, "last_eight=LASTEIGHT")
 	today := time.Now().UTC()
 	for _, lang := range Languages {
 		body = strings.ReplaceAll(body, localizer(lang).Date(today), "TODAY")

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/gitrepo"
+	"github.com/gatehouse/gatehouse/internal/pushprotect"
+	"github.com/gatehouse/gatehouse/internal/service"
+)
+
+// errQuiet ends the process with status 1 after the command has said all
+// there is to say.
+var errQuiet = errors.New("exit status 1")
+
+// hook runs a git hook; git starts it through the script that serve
+// installs, in the repository, with the environment serve set up.
+func (e *env) hook(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "pre-receive" {
+		return usagef("hook: only pre-receive exists, and git runs it")
+	}
+	fs := flag.NewFlagSet("hook pre-receive", flag.ContinueOnError)
+	e.common(fs)
+	// serve passes its mail settings in the environment (see protectPushes).
+	mail := addMailFlags(fs)
+	pos, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("hook pre-receive takes no arguments")
+	}
+	var st gatehouse.Store
+	defer func() {
+		if st != nil {
+			st.Close()
+		}
+	}()
+	h := &pushprotect.Hook{
+		Push: pushprotect.PushFromEnv(os.Getenv),
+		Guard: func(ctx context.Context) (*pushprotect.Guard, error) {
+			var err error
+			if st, err = e.openStore(ctx); err != nil {
+				return nil, err
+			}
+			// No audit store on the service: the guard records the
+			// revocation itself, as a leak rather than an admin's act.
+			svc := &service.Service{Store: st, Repos: e.repoDir(), Prefix: e.prefix}
+			g := &pushprotect.Guard{Store: st, Revoker: svc, ExternalURL: os.Getenv("GATEHOUSE_EXTERNAL_URL")}
+			if audit, ok := st.(gatehouse.AuditStore); ok {
+				g.Audit = audit
+			}
+			// The owner hears of it by e-mail, through the instance's own
+			// mail settings; anything this would log is the server's
+			// business, not the pusher's.
+			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+			if g.Mailer, err = mail.mailer(e.data, g.ExternalURL, quiet); err != nil {
+				return nil, err
+			}
+			return g, nil
+		},
+	}
+	// git gives the hook the repository and its quarantine through the
+	// current directory and GIT_* variables: pass them all on.
+	err = h.Run(ctx, "", os.Environ(), e.stdin, e.stderr)
+	if errors.Is(err, pushprotect.ErrRejected) {
+		return errQuiet
+	}
+	return err
+}
+
+// protectPushes installs the pre-receive hook in the data dir and points
+// every receive-pack of d at it, with what the hook needs to reach the
+// database. Repositories need no setup of their own, old ones included.
+func (e *env) protectPushes(d *gitrepo.Dir, externalURL string, mail mailFlags) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("push protection: find own executable: %w", err)
+	}
+	data, err := filepath.Abs(e.data)
+	if err != nil {
+		return err
+	}
+	if d.Hooks, err = pushprotect.Install(filepath.Join(data, "hooks"), exe); err != nil {
+		return fmt.Errorf("push protection: %w", err)
+	}
+	d.HookEnv = []string{"GATEHOUSE_DATA=" + data, "GATEHOUSE_EXTERNAL_URL=" + externalURL,
+		"GATEHOUSE_SMTP_ADDR=" + *mail.addr, "GATEHOUSE_SMTP_FROM=" + *mail.from, "GATEHOUSE_SMTP_USER=" + *mail.user}
+	if pw := os.Getenv(smtpPasswordEnv); pw != "" {
+		d.HookEnv = append(d.HookEnv, smtpPasswordEnv+"="+pw)
+	}
+	if db := e.database; db != "" {
+		// The hook runs inside the repository: a relative SQLite path
+		// must not be resolved from there.
+		if !strings.Contains(db, ":") {
+			if db, err = filepath.Abs(db); err != nil {
+				return err
+			}
+		}
+		d.HookEnv = append(d.HookEnv, "GATEHOUSE_DATABASE_URL="+db)
+	}
+	return nil
+}

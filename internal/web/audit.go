@@ -1,0 +1,192 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/service"
+)
+
+// auditPerPage is the number of events on one page of a log.
+const auditPerPage = 50
+
+// auditActionKeys names each recorded action in the catalogs. An action
+// missing here (a newer one) is shown by its name.
+var auditActionKeys = map[gatehouse.AuditAction]string{
+	gatehouse.AuditTokenCreate:      "audit.action_create",
+	gatehouse.AuditTokenUpdate:      "audit.action_update",
+	gatehouse.AuditTokenRegenerate:  "audit.action_regenerate",
+	gatehouse.AuditTokenDelete:      "audit.action_delete",
+	gatehouse.AuditTokenExpire:      "audit.action_expire",
+	gatehouse.AuditTokenAdminRevoke: "audit.action_admin_revoke",
+	gatehouse.AuditTokenLeaked:      "audit.action_leaked",
+	gatehouse.AuditAuthFailure:      "audit.action_auth_failure",
+}
+
+// auditReasonKeys translates the reasons of failed authentications; other
+// details are shown as recorded.
+var auditReasonKeys = map[string]string{
+	service.ReasonUnknownToken: "audit.reason_unknown_token",
+	service.ReasonExpiredToken: "audit.reason_expired_token",
+	service.ReasonMalformed:    "audit.reason_malformed",
+	service.ReasonPassword:     "audit.reason_password",
+	service.ReasonSudoPassword: "audit.reason_sudo_password",
+}
+
+// auditRow is one event ready to show.
+type auditRow struct {
+	When    string
+	ISO     string
+	Action  string
+	Code    string // the action's name, as exported logs spell it
+	Failure bool
+	User    string // the account concerned; "" for none
+	Actor   string // who did it; "" for the system or an anonymous client
+	TokenID int64
+	Note    string
+	Detail  string
+	IP      string
+}
+
+// auditData is a page of a log.
+type auditData struct {
+	Rows []auditRow
+	// Admin is true on the site admin's log, which shows whose account
+	// each event concerns and filters by user.
+	Admin bool
+	User  string // the filter, as typed
+	// UnknownUser is true when the filter names no account.
+	UnknownUser bool
+	Prev, Next  string // links to newer and older events, "" at either end
+}
+
+func (h *Handler) handleSecurityLog(w http.ResponseWriter, r *http.Request) {
+	d := &auditData{}
+	if !h.auditPage(w, r, d, viewer(r).ID, "/settings/security-log") {
+		return
+	}
+	h.render(w, r, http.StatusOK, "settings_security_log", "audit.security_title", "security-log", d)
+}
+
+func (h *Handler) handleAdminAuditLog(w http.ResponseWriter, r *http.Request) {
+	d := &auditData{Admin: true, User: strings.TrimSpace(r.URL.Query().Get("user"))}
+	var userID int64
+	if d.User != "" {
+		u, err := h.cfg.Store.FindUserByLogin(r.Context(), d.User)
+		switch {
+		case gatehouse.IsKind(err, gatehouse.NotFound):
+			d.UnknownUser = true
+			h.render(w, r, http.StatusOK, "admin_audit_log", "audit.admin_title", "admin-audit", d)
+			return
+		case err != nil:
+			h.serverError(w, r, err)
+			return
+		}
+		userID = u.ID
+	}
+	base := "/admin/audit-log"
+	if d.User != "" {
+		base += "?user=" + url.QueryEscape(d.User)
+	}
+	if !h.auditPage(w, r, d, userID, base) {
+		return
+	}
+	h.render(w, r, http.StatusOK, "admin_audit_log", "audit.admin_title", "admin-audit", d)
+}
+
+// auditPage fills d with the page of events of userID (0: everyone's)
+// that the query asks for. It writes the error page itself and returns
+// false when there is nothing to render.
+func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, d *auditData, userID int64, base string) bool {
+	ctx := r.Context()
+	audit := h.cfg.Service.Audit
+	if audit == nil {
+		h.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return false
+	}
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	page = min(max(page, 1), gatehouse.MaxPage)
+	f := gatehouse.AuditFilter{UserID: userID}
+	events, err := audit.ListAuditEvents(ctx, f, gatehouse.Page{Page: page, PerPage: auditPerPage})
+	if err != nil {
+		h.serverError(w, r, err)
+		return false
+	}
+	if len(events) == auditPerPage && page < gatehouse.MaxPage {
+		// One row past this page says whether there is another.
+		more, err := audit.ListAuditEvents(ctx, f, gatehouse.Page{Page: page*auditPerPage + 1, PerPage: 1})
+		if err != nil {
+			h.serverError(w, r, err)
+			return false
+		}
+		if len(more) > 0 {
+			d.Next = pageLink(base, page+1)
+		}
+	}
+	if page > 1 {
+		d.Prev = pageLink(base, page-1)
+	}
+	loc := stateOf(r).loc
+	logins := map[int64]string{0: ""}
+	login := func(id int64) (string, error) {
+		if l, ok := logins[id]; ok {
+			return l, nil
+		}
+		u, err := h.cfg.Store.FindUserByID(ctx, id)
+		switch {
+		case gatehouse.IsKind(err, gatehouse.NotFound):
+			logins[id] = "#" + strconv.FormatInt(id, 10)
+		case err != nil:
+			return "", err
+		default:
+			logins[id] = u.Login
+		}
+		return logins[id], nil
+	}
+	for _, e := range events {
+		row, err := auditRowOf(loc, e, login)
+		if err != nil {
+			h.serverError(w, r, err)
+			return false
+		}
+		d.Rows = append(d.Rows, row)
+	}
+	return true
+}
+
+func auditRowOf(loc *Localizer, e *gatehouse.AuditEvent, login func(int64) (string, error)) (auditRow, error) {
+	row := auditRow{
+		When: loc.DateTime(e.At), ISO: e.At.UTC().Format("2006-01-02T15:04:05Z"),
+		Action: string(e.Action), Code: string(e.Action), Failure: e.Action == gatehouse.AuditAuthFailure,
+		TokenID: e.TokenID, Note: e.Note, Detail: e.Detail, IP: e.IP,
+	}
+	if key, ok := auditActionKeys[e.Action]; ok {
+		row.Action = loc.T(key)
+	}
+	if key, ok := auditReasonKeys[e.Detail]; ok {
+		row.Detail = loc.T(key)
+	}
+	var err error
+	if row.User, err = login(e.UserID); err != nil {
+		return row, err
+	}
+	if row.Actor, err = login(e.ActorID); err != nil {
+		return row, err
+	}
+	return row, nil
+}
+
+// pageLink adds a page number to a URL that may have a query already.
+func pageLink(base string, page int) string {
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	if page == 1 {
+		return base
+	}
+	return base + sep + "page=" + strconv.Itoa(page)
+}

@@ -43,6 +43,9 @@ type Reminders struct {
 	Store     gatehouse.Store
 	Reminders gatehouse.ReminderStore
 	Mailer    gatehouse.Mailer
+	// Audit, if set, records each token's expiry in the audit log, once:
+	// the node that wins the "expired" reminder records it.
+	Audit gatehouse.AuditStore
 	// ExternalURL is the server's base URL without a trailing slash; the
 	// mails link to the token's regenerate page under it.
 	ExternalURL string
@@ -140,6 +143,13 @@ func (r *Reminders) remind(ctx context.Context, users map[int64]*gatehouse.User,
 	}
 	if !cur.ExpiresAt.Equal(t.ExpiresAt) {
 		return done()
+	}
+	if kind == gatehouse.ReminderExpired && r.Audit != nil {
+		ev := &gatehouse.AuditEvent{Action: gatehouse.AuditTokenExpire, UserID: cur.UserID, TokenID: cur.ID,
+			Note: cur.Note, Detail: "last_eight=" + cur.LastEight + " expired=" + cur.ExpiresAt.UTC().Format(time.RFC3339), At: now}
+		if err := r.Audit.RecordAuditEvent(ctx, ev); err != nil {
+			r.log().Warn("recording token expiry failed", "token_id", cur.ID, "err", err)
+		}
 	}
 	u, ok := users[cur.UserID]
 	if !ok {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -302,6 +303,40 @@ func TestRemindersConcurrent(t *testing.T) {
 			got := summary(t, f.db, msgs) // fails on duplicates
 			if len(msgs) != n || len(got) != n {
 				t.Errorf("%d messages about %d tokens, want %d each", len(msgs), len(got), n)
+			}
+		})
+	}
+}
+
+// An expiry is recorded in the audit log once, by the run that sends (or
+// settles) the "expired" reminder.
+func TestExpiryAudited(t *testing.T) {
+	for name, newDB := range databases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, newDB(t))
+			f.job.Audit = f.db
+			gone := f.token(t, "alice", "expired", f.now.Add(-time.Hour))
+			f.token(t, "alice", "soon", f.now.Add(48*time.Hour))
+			f.token(t, "nomail", "no address", f.now.Add(-time.Hour))
+			f.run(t)
+			f.run(t)
+			events, err := f.db.ListAuditEvents(t.Context(), gatehouse.AuditFilter{}, gatehouse.Page{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range events {
+				if e.Action != gatehouse.AuditTokenExpire {
+					t.Errorf("unexpected event %s", e.Action)
+				}
+				got = append(got, e.Note)
+				if e.TokenID == gone.ID && (e.UserID != f.users["alice"].ID || !strings.Contains(e.Detail, "last_eight=")) {
+					t.Errorf("event %+v", e)
+				}
+			}
+			slices.Sort(got)
+			if fmt.Sprint(got) != "[expired no address]" {
+				t.Fatalf("expiry events %v, want one per expired token", got)
 			}
 		})
 	}

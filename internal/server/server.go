@@ -85,7 +85,7 @@ func New(store gatehouse.Store, opts Options) *Server {
 	_ = opts.ExternalURL // used by the API and web handlers
 	s.maint = newMaintainer(opts.Repos, log)
 	if rs, ok := store.(gatehouse.ReminderStore); ok && opts.Mailer != nil {
-		s.remind = &notify.Reminders{Store: store, Reminders: rs, Mailer: opts.Mailer, ExternalURL: opts.ExternalURL, Log: log}
+		s.remind = &notify.Reminders{Store: store, Reminders: rs, Mailer: opts.Mailer, Audit: svc.Audit, ExternalURL: opts.ExternalURL, Log: log}
 		s.remindEvery = cmp.Or(opts.ReminderInterval, 5*time.Minute)
 	}
 	git := &githttp.Handler{Auth: a, Authz: az, Repos: opts.Repos, Store: store, Network: opts.Network, Log: log,

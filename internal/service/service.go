@@ -156,26 +156,16 @@ type IssuedToken struct {
 // expiry the site's token policy refuses), Conflict (note already used by this user), NotFound (user).
 func (s *Service) CreateToken(ctx context.Context, nt NewToken) (*IssuedToken, error) {
 	const op = "create token"
-	note := strings.TrimSpace(nt.Note)
-	if note == "" {
-		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "note", Msg: "a note is required: say what the token is for"}
-	}
-	if len(note) > 200 {
-		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "note", Msg: "the note is too long (at most 200 characters)"}
+	note, err := checkNote(op, nt.Note)
+	if err != nil {
+		return nil, err
 	}
 	scopes, dropped, err := token.Normalize(nt.Scopes)
 	if err != nil {
 		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "scopes", Msg: err.Error()}
 	}
-	expires := nt.Expires
-	if expires == "" {
-		expires = "30d"
-	}
-	exp, err := token.ParseExpiry(expires, s.now())
+	exp, err := s.expiry(ctx, op, nt.Expires)
 	if err != nil {
-		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "expires", Msg: err.Error()}
-	}
-	if err := s.checkPolicy(ctx, op, exp); err != nil {
 		return nil, err
 	}
 	if _, err := s.Store.FindUserByID(ctx, nt.UserID); err != nil {

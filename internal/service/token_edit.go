@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/token"
@@ -57,6 +58,22 @@ func checkNote(op, note string) (string, error) {
 	return note, nil
 }
 
+// expiry turns an expiration choice ("" meaning 30 days) into a time and
+// checks it against the site's token policy.
+func (s *Service) expiry(ctx context.Context, op, expires string) (time.Time, error) {
+	if expires == "" {
+		expires = "30d"
+	}
+	exp, err := token.ParseExpiry(expires, s.now())
+	if err != nil {
+		return time.Time{}, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "expires", Msg: err.Error()}
+	}
+	if err := s.checkPolicy(ctx, op, exp); err != nil {
+		return time.Time{}, err
+	}
+	return exp, nil
+}
+
 // UpdatedToken is the result of UpdateToken.
 type UpdatedToken struct {
 	Token *gatehouse.Token
@@ -99,14 +116,8 @@ func (s *Service) RegenerateToken(ctx context.Context, userID, id int64, expires
 	if err != nil {
 		return nil, err
 	}
-	if expires == "" {
-		expires = "30d"
-	}
-	exp, err := token.ParseExpiry(expires, s.now())
+	exp, err := s.expiry(ctx, op, expires)
 	if err != nil {
-		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "expires", Msg: err.Error()}
-	}
-	if err := s.checkPolicy(ctx, op, exp); err != nil {
 		return nil, err
 	}
 	secret, err := token.Generate(s.prefix())

@@ -41,6 +41,8 @@ const usage = `Usage:
   gatehouse admin token create --user NAME --note N [--scopes repo,read:org] [--expires 30d|YYYY-MM-DD|never]
   gatehouse admin token list [--user NAME] [--json]
   gatehouse admin token revoke ID
+  gatehouse backup FILE [--repositories-only]   # consistent while serving; PostgreSQL: pg_dump + --repositories-only
+  gatehouse restore FILE                        # into an empty --data dir
   gatehouse version
   gatehouse hook pre-receive      # run by git during a push (push protection)
 
@@ -112,6 +114,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return e.serve(ctx, args[1:])
 	case "admin":
 		return e.admin(ctx, args[1:])
+	case "backup":
+		return e.backup(ctx, args[1:])
+	case "restore":
+		return e.restore(ctx, args[1:])
 	case "hook":
 		return e.hook(ctx, args[1:])
 	case "version", "--version":

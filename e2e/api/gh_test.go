@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // TestGH runs the GitHub CLI through every step a user takes with a
@@ -16,10 +18,10 @@ import (
 // configure git, and push. Every step must exit 0 and the pushed commit
 // must be in the repository.
 func TestGH(t *testing.T) {
-	gh := require(t, "gh", "apt-get install -y gh")
-	git := require(t, "git", "apt-get install -y git")
+	gh := testenv.RequireOneOf(t, "gh", "apt-get install -y gh", "gh")
+	git := testenv.RequireOneOf(t, "git", "apt-get install -y git", "git")
 	s := startServer(t)
-	tok := s.token("alice", "gh", "repo,read:org,workflow", "30d")
+	tok := s.Token("alice", "gh", "repo,read:org,workflow", "30d")
 
 	tmp := t.TempDir()
 	home := filepath.Join(tmp, "home")
@@ -32,8 +34,8 @@ func TestGH(t *testing.T) {
 	env := baseEnv(
 		"HOME="+home,
 		"GH_CONFIG_DIR="+filepath.Join(tmp, "gh"),
-		"SSL_CERT_FILE="+s.caFile,
-		"GIT_SSL_CAINFO="+s.caFile,
+		"SSL_CERT_FILE="+s.CAFile,
+		"GIT_SSL_CAINFO="+s.CAFile,
 		"GH_NO_UPDATE_NOTIFIER=1", "GH_PROMPT_DISABLED=1", "NO_COLOR=1",
 		"GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1",
 		"GIT_AUTHOR_NAME=Alice", "GIT_AUTHOR_EMAIL=alice@example.com",

@@ -2,12 +2,9 @@ package api_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -19,18 +16,11 @@ import (
 // base URL with /api/v3/ added by the client.
 func TestGoGitHub(t *testing.T) {
 	s := startServer(t, "--rate-limit", "1000")
-	tok := s.token("alice", "go-github", "repo,delete_repo,admin:public_key,site_admin,user", "2030-06-01")
-	victim := s.token("alice", "victim", "read:org", "7d")
+	tok := s.Token("alice", "go-github", "repo,delete_repo,admin:public_key,site_admin,user", "2030-06-01")
+	victim := s.Token("alice", "victim", "read:org", "7d")
 
-	pem, err := os.ReadFile(s.caFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		t.Fatal("bad CA file")
-	}
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	hc := s.Client(t)
+	hc.Timeout = 30 * time.Second
 	client, err := github.NewClient(github.WithHTTPClient(hc), github.WithAuthToken(tok), github.WithEnterpriseURLs(s.base, s.base))
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +61,7 @@ func TestGoGitHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	if resp.StatusCode != http.StatusCreated || repo.GetFullName() != "alice/gg1" || !repo.GetPrivate() ||
-		repo.GetCloneURL() != s.external+"/alice/gg1.git" || !repo.GetPermissions().GetAdmin() || repo.GetCreatedAt().IsZero() {
+		repo.GetCloneURL() != s.URL+"/alice/gg1.git" || !repo.GetPermissions().GetAdmin() || repo.GetCreatedAt().IsZero() {
 		t.Errorf("created: %d %+v", resp.StatusCode, repo)
 	}
 	for i := 2; i <= 3; i++ {

@@ -12,172 +12,39 @@
 package api_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"fmt"
-	"io"
+	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
-// bin is the gatehouse binary, built once by TestMain.
-var bin string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "gatehouse-e2e-api-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = filepath.Join(dir, "gatehouse")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/gatehouse")
-	build.Dir = moduleRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build ./cmd/gatehouse: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-func moduleRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
-
-// require returns the path of program, failing under CI=true and skipping
-// (loudly) otherwise when it is missing.
-func require(t *testing.T, program, install string) string {
-	t.Helper()
-	p, err := exec.LookPath(program)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed, and CI=true: install it (%s)", program, install)
-	}
-	t.Skipf("SKIPPING %s: %s is not installed (install: %s); CI fails without it", t.Name(), program, install)
-	return ""
-}
-
-// server is a running gatehouse serve --tls-self-signed.
+// server is a running gatehouse serve --tls-self-signed with a site admin
+// alice. Its URL (https://127.0.0.1:PORT) is the one the server puts in
+// responses; base and host name it as the clients do.
 type server struct {
-	t    *testing.T
-	data string
-	// base is https://localhost:PORT; host is localhost:PORT; external is
-	// the URL the server puts in responses (https://127.0.0.1:PORT).
-	base, host, external string
-	caFile               string
-	cmd                  *exec.Cmd
-	mu                   sync.Mutex
-	log                  bytes.Buffer
-	secrets              []string
+	*testenv.Server
+	// base is https://localhost:PORT; host is localhost:PORT.
+	base, host string
 }
-
-var listenRE = regexp.MustCompile(`listening on https://127\.0\.0\.1:(\d+)`)
 
 // startServer runs the binary on a random loopback port with its own data
 // directory, with an admin user alice, and stops it when the test ends.
 // The log is checked for secrets at the end.
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
-	s := &server{t: t, data: filepath.Join(t.TempDir(), "data")}
-	s.admin("user", "create", "--username", "alice", "--email", "alice@example.com", "--admin")
-	cmdArgs := append([]string{"serve", "--listen", "127.0.0.1:0", "--tls-self-signed", "--data", s.data}, args...)
-	s.cmd = exec.Command(bin, cmdArgs...)
-	s.cmd.Env = append(os.Environ(), "GATEHOUSE_DATA="+s.data)
-	stderr, err := s.cmd.StderrPipe()
+	s := &server{Server: testenv.Start(t, testenv.Options{TLS: true, Args: args})}
+	s.CreateUser("alice", true)
+	_, port, err := net.SplitHostPort(s.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	port := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		sent := false
-		for sc.Scan() {
-			s.mu.Lock()
-			s.log.WriteString(sc.Text() + "\n")
-			s.mu.Unlock()
-			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil && !sent {
-				port <- m[1]
-				sent = true
-			}
-		}
-		io.Copy(io.Discard, stderr)
-	}()
-	select {
-	case p := <-port:
-		s.host = "localhost:" + p
-		s.base = "https://" + s.host
-		s.external = "https://127.0.0.1:" + p
-	case <-time.After(30 * time.Second):
-		s.cmd.Process.Kill()
-		t.Fatalf("server did not start:\n%s", s.logText())
-	}
-	s.caFile = filepath.Join(s.data, "tls", "ca.pem")
-	t.Cleanup(func() {
-		s.cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { s.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			s.cmd.Process.Kill()
-			<-done
-		}
-		logText := s.logText()
-		for _, sec := range s.secrets {
-			if strings.Contains(logText, sec) {
-				t.Errorf("a secret reached the server log")
-			}
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", logText)
-		}
-	})
+	s.host = "localhost:" + port
+	s.base = "https://" + s.host
 	return s
-}
-
-func (s *server) logText() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.log.String()
-}
-
-// admin runs a gatehouse admin command against the server's data dir and
-// returns its standard output.
-func (s *server) admin(args ...string) string {
-	s.t.Helper()
-	cmd := exec.Command(bin, append([]string{"admin"}, args...)...)
-	cmd.Env = append(os.Environ(), "GATEHOUSE_DATA="+s.data)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		s.t.Fatalf("gatehouse admin %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return stdout.String()
-}
-
-// token creates a token for user and remembers it as a secret.
-func (s *server) token(user, note, scopes, expires string) string {
-	s.t.Helper()
-	tok := strings.TrimSpace(s.admin("token", "create", "--user", user, "--note", note, "--scopes", scopes, "--expires", expires))
-	s.secrets = append(s.secrets, tok)
-	return tok
 }
 
 // run runs a program with env and returns its output, failing the test

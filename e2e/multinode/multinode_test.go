@@ -17,7 +17,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -60,12 +59,7 @@ func start(t *testing.T) *cluster {
 func (c *cluster) admin(args ...string) string {
 	c.t.Helper()
 	args = append(append([]string{"admin"}, args...), "--data", c.data, "--database", c.database)
-	cmd := exec.Command(c.a.Bin, args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GATEHOUSE_") && !strings.HasPrefix(kv, "GIT_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	cmd := testenv.Command(c.t, args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {

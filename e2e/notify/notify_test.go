@@ -11,7 +11,6 @@ import (
 	"mime/quotedprintable"
 	"net/mail"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -107,7 +106,6 @@ func TestExpiryReminderInOutbox(t *testing.T) {
 // TestSMTPSettingsRefused stops serve on e-mail settings that cannot work,
 // before it listens, and never echoes a password.
 func TestSMTPSettingsRefused(t *testing.T) {
-	bin := testenv.Binary(t)
 	for name, tc := range map[string]struct {
 		args []string
 		env  []string
@@ -120,12 +118,7 @@ func TestSMTPSettingsRefused(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", t.TempDir()}, tc.args...)
-			cmd := exec.Command(bin, args...)
-			for _, kv := range os.Environ() {
-				if !strings.HasPrefix(kv, "GATEHOUSE_") {
-					cmd.Env = append(cmd.Env, kv)
-				}
-			}
+			cmd := testenv.Command(t, args...)
 			cmd.Env = append(cmd.Env, tc.env...)
 			out, err := cmd.CombinedOutput()
 			if err == nil || !strings.Contains(string(out), tc.want) {

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // browserless is a signed-in HTTP client of the built server: a cookie jar
@@ -71,9 +73,10 @@ func (b *browserless) post(from, path string, form url.Values) {
 // command line, and reads it all back in the owner's security log and the
 // site admin's audit log, which name tokens but never show a secret.
 func TestSecurityLog(t *testing.T) {
-	srv := startServer(t)
-	b := newBrowserless(t, srv.Base)
-	setup, err := url.Parse(srv.SetupURL)
+	srv := testenv.Start(t, testenv.Options{})
+	b := newBrowserless(t, srv.URL)
+	srv.AddSecret(adminPassword)
+	setup, err := url.Parse(srv.SetupLink(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,16 +90,17 @@ func TestSecurityLog(t *testing.T) {
 	if secret == "" {
 		t.Fatal("the new token is not shown")
 	}
+	srv.AddSecret(secret)
 	b.post("/settings/tokens/1/delete", "/settings/tokens/1/delete", url.Values{})
 
-	req, _ := http.NewRequest("GET", srv.Base+"/api/v3/user", nil)
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v3/user", nil)
 	req.Header.Set("Authorization", "token "+secret)
 	if status, _ := b.do(req); status != http.StatusUnauthorized {
 		t.Fatalf("the deleted token gets %d on the API, want 401", status)
 	}
 
-	srv.admin(t, "token", "create", "--user", adminLogin, "--note", "from the shell", "--expires", "7d")
-	srv.admin(t, "token", "revoke", "2")
+	srv.AddSecret(strings.TrimSpace(srv.Admin("token", "create", "--user", adminLogin, "--note", "from the shell", "--expires", "7d")))
+	srv.Admin("token", "revoke", "2")
 
 	page := b.get("/settings/security-log")
 	for _, want := range []string{"Token created", "Token deleted", "audit me", "personal_access_token.destroy",

@@ -14,6 +14,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 const (
@@ -167,11 +169,13 @@ func expiryDate(d time.Time) string { return d.UTC().Format("Mon, Jan 2 2006") }
 func TestTokenLifecycle(t *testing.T) {
 	chromium(t)
 	g := newGit(t)
-	srv := startServer(t)
-	p := &page{t: t, ctx: newBrowser(t), base: srv.Base, shot: artifacts(t)}
+	srv := testenv.Start(t, testenv.Options{})
+	setupURL := srv.SetupLink(t)
+	srv.AddSecret(adminPassword)
+	p := &page{t: t, ctx: newBrowser(t), base: srv.URL, shot: artifacts(t)}
 
 	t.Log("first-run setup creates the site admin")
-	p.run("open setup link", chromedp.Navigate(srv.SetupURL), chromedp.WaitVisible("#login", chromedp.ByQuery))
+	p.run("open setup link", chromedp.Navigate(setupURL), chromedp.WaitVisible("#login", chromedp.ByQuery))
 	p.run("fill setup form",
 		chromedp.SendKeys("#login", adminLogin, chromedp.ByQuery),
 		chromedp.SendKeys("#email", "alice@example.com", chromedp.ByQuery),
@@ -184,13 +188,13 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Fatalf("after setup the page heading is %q", h)
 	}
 	t.Log("the setup link works only once")
-	p.run("reopen setup link", chromedp.Navigate(srv.SetupURL), chromedp.WaitVisible("main", chromedp.ByQuery))
+	p.run("reopen setup link", chromedp.Navigate(setupURL), chromedp.WaitVisible("main", chromedp.ByQuery))
 	if p.exists("#password_confirm") {
 		t.Fatal("the setup form is offered a second time")
 	}
 
 	t.Log("sign out through the avatar menu, then sign in")
-	p.run("open home", chromedp.Navigate(srv.Base+"/"), chromedp.WaitVisible("#avatar-menu", chromedp.ByQuery))
+	p.run("open home", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible("#avatar-menu", chromedp.ByQuery))
 	p.run("open avatar menu", chromedp.Click("#avatar-menu summary", chromedp.ByQuery))
 	p.clickText("#avatar-menu", "Sign out")
 	p.waitPath("/login")
@@ -268,11 +272,12 @@ func TestTokenLifecycle(t *testing.T) {
 	if !tokenRe.MatchString(secret) {
 		t.Fatalf("the page shows %q, not a token", secret)
 	}
+	srv.AddSecret(secret)
 	p.screenshot("en-generated-token")
 	p.run("grant clipboard access", chromedp.ActionFunc(func(ctx context.Context) error {
 		for _, name := range []string{"clipboard-read", "clipboard-write"} {
 			err := browser.SetPermission(&browser.PermissionDescriptor{Name: name}, browser.PermissionSettingGranted).
-				WithOrigin(srv.Base).Do(ctx)
+				WithOrigin(srv.URL).Do(ctx)
 			if err != nil {
 				return fmt.Errorf("grant %s: %w", name, err)
 			}
@@ -300,25 +305,25 @@ func TestTokenLifecycle(t *testing.T) {
 	p.screenshot("en-token-list")
 
 	t.Log("the token clones a private repository with real git")
-	srv.admin(t, "repo", "create", adminLogin+"/secret", "--private")
-	remote := srv.Base + "/" + adminLogin + "/secret.git"
+	srv.Admin("repo", "create", adminLogin+"/secret", "--private")
+	remote := srv.URL + "/" + adminLogin + "/secret.git"
 	work := t.TempDir()
 	src := filepath.Join(work, "src")
-	g.mustRun(t, work, "", "", "init", "-q", src)
+	g.MustRun(work, "init", "-q", src)
 	readme := "# Secret project\n\nSome *emphasis* and a [link](https://example.com).\n\n<script>alert(1)</script>\n"
 	if err := os.WriteFile(filepath.Join(src, "README.md"), []byte(readme), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	g.mustRun(t, src, "", "", "add", ".")
-	g.mustRun(t, src, "", "", "commit", "-q", "-m", "first")
-	g.mustRun(t, src, adminLogin, secret, "push", "-q", remote, "main")
-	g.mustRun(t, work, adminLogin, secret, "clone", "-q", remote, "clone1")
+	g.MustRun(src, "add", ".")
+	g.MustRun(src, "commit", "-q", "-m", "first")
+	g.MustRunAs(src, adminLogin, secret, "push", "-q", remote, "main")
+	g.MustRunAs(work, adminLogin, secret, "clone", "-q", remote, "clone1")
 	if b, err := os.ReadFile(filepath.Join(work, "clone1", "README.md")); err != nil || string(b) != readme {
 		t.Fatalf("cloned README: %q, %v", b, err)
 	}
 
 	t.Log("the repository page shows the clone URL, the files and the README, escaped")
-	p.run("open repository", chromedp.Navigate(srv.Base+"/"+adminLogin+"/secret"), chromedp.WaitVisible(".markdown", chromedp.ByQuery))
+	p.run("open repository", chromedp.Navigate(srv.URL+"/"+adminLogin+"/secret"), chromedp.WaitVisible(".markdown", chromedp.ByQuery))
 	var cloneURL string
 	p.run("read clone URL", chromedp.Value("#clone-url", &cloneURL, chromedp.ByQuery))
 	if cloneURL != remote {
@@ -333,7 +338,7 @@ func TestTokenLifecycle(t *testing.T) {
 	p.screenshot("en-repository")
 
 	t.Log("delete the token in the UI; the same clone now fails")
-	p.run("back to tokens", chromedp.Navigate(srv.Base+"/settings/tokens"), chromedp.WaitVisible(".token-list", chromedp.ByQuery))
+	p.run("back to tokens", chromedp.Navigate(srv.URL+"/settings/tokens"), chromedp.WaitVisible(".token-list", chromedp.ByQuery))
 	p.clickText(".token-list", "Delete")
 	p.run("confirmation", chromedp.WaitVisible("#confirm-delete", chromedp.ByQuery))
 	if h := p.text("h1"); h != "Delete this token?" {
@@ -344,8 +349,9 @@ func TestTokenLifecycle(t *testing.T) {
 	if msg := p.text(".flash"); !strings.Contains(msg, "e2e laptop") {
 		t.Errorf("after deleting the page says %q", msg)
 	}
-	out, err := g.run(work, adminLogin, secret, "clone", "-q", remote, "clone2")
-	if err == nil {
+	r := g.RunAs(work, adminLogin, secret, "clone", "-q", remote, "clone2")
+	out := r.Stdout + r.Stderr
+	if r.Err == nil {
 		t.Fatalf("clone with the deleted token succeeded:\n%s", out)
 	}
 	if !strings.Contains(out, "Authentication failed") && !strings.Contains(out, "Bad credentials") {
@@ -354,7 +360,7 @@ func TestTokenLifecycle(t *testing.T) {
 
 	t.Log("Japanese for Accept-Language: ja")
 	p.run("ask for Japanese", network.Enable(), network.SetExtraHTTPHeaders(network.Headers{"Accept-Language": "ja,en;q=0.5"}))
-	p.run("token list in Japanese", chromedp.Navigate(srv.Base+"/settings/tokens"), chromedp.WaitVisible("h1", chromedp.ByQuery))
+	p.run("token list in Japanese", chromedp.Navigate(srv.URL+"/settings/tokens"), chromedp.WaitVisible("h1", chromedp.ByQuery))
 	var lang string
 	p.eval(`document.documentElement.lang`, &lang)
 	if lang != "ja" || p.text("h1") != "個人用アクセストークン" {
@@ -384,7 +390,7 @@ func TestTokenLifecycle(t *testing.T) {
 	p.run("narrow window", chromedp.EmulateViewport(390, 844))
 	p.screenshot("ja-token-list-phone")
 	p.run("English again", network.SetExtraHTTPHeaders(network.Headers{"Accept-Language": "en"}),
-		chromedp.Navigate(srv.Base+"/settings/tokens/new"), chromedp.WaitVisible("#token-form", chromedp.ByQuery))
+		chromedp.Navigate(srv.URL+"/settings/tokens/new"), chromedp.WaitVisible("#token-form", chromedp.ByQuery))
 	p.screenshot("en-new-token-form-phone")
 
 	if strings.Contains(srv.Log(), secret) {

@@ -25,10 +25,7 @@ func RequirePostgres(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(PostgresURLEnv)
 	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL is required in CI: set %s (.ci/run starts a server with .ci/postgres.sh)", PostgresURLEnv)
-		}
-		t.Skipf("SKIPPING: %s is not set, so the PostgreSQL tests do not run; start a server with: eval \"$(bash .ci/postgres.sh start)\"", PostgresURLEnv)
+		Missing(t, "PostgreSQL is not available: "+PostgresURLEnv+" is not set; start a server with: eval \"$(bash .ci/postgres.sh start)\"")
 	}
 	return base
 }

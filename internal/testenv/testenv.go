@@ -57,19 +57,48 @@ func ModuleRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// Require fails the test when a program is missing under CI=true and skips
-// it loudly otherwise.
+// Require returns the path of program. When it is missing the test fails
+// under CI=true and skips loudly otherwise.
 func Require(t testing.TB, program string) string {
 	t.Helper()
-	p, err := exec.LookPath(program)
-	if err == nil {
-		return p
+	return RequireOneOf(t, program, "", program)
+}
+
+// RequireOneOf returns the path of the first of candidates (program names
+// or paths; empty ones are passed over) that is installed. When none is,
+// the test fails under CI=true and skips loudly otherwise, saying what is
+// missing and, if install is not empty, how to install it.
+func RequireOneOf(t testing.TB, what, install string, candidates ...string) string {
+	t.Helper()
+	var tried []string
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		if p, err := exec.LookPath(c); err == nil {
+			return p
+		}
+		tried = append(tried, c)
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required but not installed (CI=true); .ci/run should have installed it", program)
+	msg := fmt.Sprintf("%s is not installed (looked for %s)", what, strings.Join(tried, ", "))
+	if install != "" {
+		msg += "; install it with: " + install
 	}
-	t.Skipf("SKIPPING: %s is not installed; install it to run this test (CI installs it and fails without it)", program)
+	Missing(t, msg)
 	return ""
+}
+
+// Missing ends a test that cannot run because something it needs is not
+// there, as msg says: under CI=true, where .ci/run provides everything, the
+// test fails; elsewhere it is skipped, loudly (on stderr too, so that the
+// skip shows without -v).
+func Missing(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s; CI=true, so this fails rather than skips (.ci/run should have provided it)", msg)
+	}
+	fmt.Fprintf(os.Stderr, "\n*** SKIPPING %s: %s ***\n\n", t.Name(), msg)
+	t.Skipf("SKIPPING: %s (CI provides it and fails without it)", msg)
 }
 
 // Server is a running gatehouse serve.
@@ -207,6 +236,20 @@ func (s *Server) Stop() {
 	}
 }
 
+// SetupLink returns the one-time setup link the server printed at start,
+// failing the test if it printed none (it does only while there are no
+// users).
+func (s *Server) SetupLink(t testing.TB) string {
+	t.Helper()
+	s.mu.Lock()
+	link := s.SetupURL
+	s.mu.Unlock()
+	if link == "" {
+		t.Fatalf("server printed no setup link:\n%s", s.Log())
+	}
+	return link
+}
+
 // Pid returns the server's process id.
 func (s *Server) Pid() int { return s.Cmd.Process.Pid }
 
@@ -224,8 +267,7 @@ func (s *Server) Admin(args ...string) string {
 // AdminResult runs an admin command and returns stdout, stderr and the
 // exit error.
 func (s *Server) AdminResult(args ...string) (string, string, error) {
-	cmd := exec.Command(s.Bin, append(append([]string{"admin"}, args...), "--data", s.Data)...)
-	cmd.Env = cleanEnv()
+	cmd := Command(s.t, append(append([]string{"admin"}, args...), "--data", s.Data)...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -293,7 +335,9 @@ func (s *Server) Client(t testing.TB) *http.Client {
 			t.Fatal(err)
 		}
 		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(pem)
+		if !pool.AppendCertsFromPEM(pem) {
+			t.Fatalf("no certificate in %s", s.CAFile)
+		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
 	}
 	return &http.Client{Transport: tr, Timeout: time.Minute}
@@ -301,6 +345,16 @@ func (s *Server) Client(t testing.TB) *http.Client {
 
 // RepoURL returns the HTTPS/HTTP clone URL of owner/name.
 func (s *Server) RepoURL(full string) string { return s.URL + "/" + full + ".git" }
+
+// Command returns the built binary as a command with args and the test
+// process's environment less every GATEHOUSE_ and GIT_ variable, so that
+// nothing from the developer's shell changes what it does.
+func Command(t testing.TB, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(Binary(t), args...)
+	cmd.Env = cleanEnv()
+	return cmd
+}
 
 func cleanEnv() []string {
 	var env []string
@@ -373,11 +427,45 @@ func (g *Git) RunEnv(dir string, env []string, args ...string) Result {
 // MustRun runs git and fails the test on error.
 func (g *Git) MustRun(dir string, args ...string) string {
 	g.t.Helper()
-	r := g.Run(dir, args...)
+	return g.must(g.Run(dir, args...), args)
+}
+
+func (g *Git) must(r Result, args []string) string {
+	g.t.Helper()
 	if r.Err != nil {
 		g.t.Fatalf("git %s: %v\n%s%s", strings.Join(args, " "), r.Err, r.Stdout, r.Stderr)
 	}
 	return r.Stdout
+}
+
+// credentialHelper answers git's "get" with $E2E_USER and $E2E_TOKEN.
+const credentialHelper = "#!/bin/sh\n" +
+	"test \"$1\" = get || exit 0\n" +
+	"printf 'username=%s\\npassword=%s\\n' \"$E2E_USER\" \"$E2E_TOKEN\"\n"
+
+// UseCredentialHelper makes a credential helper the only one in g's global
+// configuration. It answers with the user and token given to RunAs, so
+// that git goes through its normal 401 → credentials → retry exchange
+// rather than finding them in the URL.
+func (g *Git) UseCredentialHelper() {
+	g.t.Helper()
+	helper := filepath.Join(g.Home, "token-helper")
+	if err := os.WriteFile(helper, []byte(credentialHelper), 0o700); err != nil {
+		g.t.Fatal(err)
+	}
+	g.MustRun("", "config", "--global", "--replace-all", "credential.helper", helper)
+}
+
+// RunAs runs git with user and token offered by the helper that
+// UseCredentialHelper installs.
+func (g *Git) RunAs(dir, user, token string, args ...string) Result {
+	return g.RunEnv(dir, []string{"E2E_USER=" + user, "E2E_TOKEN=" + token}, args...)
+}
+
+// MustRunAs is RunAs that fails the test on error.
+func (g *Git) MustRunAs(dir, user, token string, args ...string) string {
+	g.t.Helper()
+	return g.must(g.RunAs(dir, user, token, args...), args)
 }
 
 // WithCredentials returns url with user:password inserted (for tests that

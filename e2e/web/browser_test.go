@@ -162,7 +162,7 @@ var tokenRe = regexp.MustCompile(`^gtp_[0-9A-Za-z]{36}$`)
 // expiryDate formats a day the way the English pages do.
 func expiryDate(d time.Time) string { return d.UTC().Format("Mon, Jan 2 2006") }
 
-// TestTokenLifecycle is the walk the seed document describes, end to end:
+// TestTokenLifecycle is the walk GitHub's documentation describes, end to end:
 // first-run setup, sign in, the avatar menu to the token page, sudo mode,
 // generating a 7-day repo token, copying it, cloning a private repository
 // with it through real git, deleting it, and git being refused after.

@@ -119,7 +119,7 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// Queries gh 2.23 sends, as captured on the wire (shared/research/clients.md).
+// Queries gh 2.23 sends, as captured on the wire.
 const (
 	ghRepoQuery = `fragment repo on Repository {
   id name owner { login } hasIssuesEnabled description hasWikiEnabled viewerPermission

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// The checksum of the research test vector is assembled in pieces so that
+// The checksum of the published test vector is assembled in pieces so that
 // no complete valid-looking token literal sits in the source tree.
 const (
 	vecEntropy  = "0123456789abcdefghijABCDEFGHIJ"

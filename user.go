@@ -1,6 +1,9 @@
 package gatehouse
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // User is a person with an account. Logins are unique, case-insensitively.
 type User struct {
@@ -34,3 +37,14 @@ func ValidLogin(s string) bool {
 	}
 	return true
 }
+
+// reservedLogins are first path segments the server itself uses; a user
+// with such a login would have a profile page nobody can reach.
+var reservedLogins = map[string]bool{
+	"admin": true, "api": true, "avatars": true, "healthz": true, "login": true, "logout": true,
+	"metrics": true, "new": true, "settings": true, "setup": true, "static": true, "sudo": true,
+}
+
+// ReservedLogin reports whether s names one of the server's own pages and
+// so cannot be a login.
+func ReservedLogin(s string) bool { return reservedLogins[strings.ToLower(s)] }

@@ -73,6 +73,7 @@ func TestAdminCommands(t *testing.T) {
 		"revoke missing":  {[]string{"admin", "token", "revoke", "999"}, 1, "no token with ID 999"},
 		"duplicate repo":  {[]string{"admin", "repo", "create", "alice/DEMO"}, 1, "already"},
 		"bad login":       {[]string{"admin", "user", "create", "--username", "-x", "--email", "x@example.com"}, 1, "invalid username"},
+		"reserved login":  {[]string{"admin", "user", "create", "--username", "Settings", "--email", "s@example.com"}, 1, "reserved"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, errOut, code := run(t, data, "", tc.args...)

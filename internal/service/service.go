@@ -70,6 +70,10 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*gatehouse.User, 
 		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "login",
 			Msg: fmt.Sprintf("invalid username %q: use 1-39 letters, digits or single hyphens, not starting or ending with a hyphen", nu.Login)}
 	}
+	if gatehouse.ReservedLogin(nu.Login) {
+		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "login",
+			Msg: fmt.Sprintf("the username %q is reserved for one of the server's own pages", nu.Login)}
+	}
 	if at := strings.IndexByte(nu.Email, '@'); at < 1 || at == len(nu.Email)-1 || strings.ContainsAny(nu.Email, " \t\r\n") {
 		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "email", Msg: fmt.Sprintf("invalid email address %q", nu.Email)}
 	}
@@ -255,7 +259,7 @@ func (s *Service) CompleteSetup(ctx context.Context, code string, nu NewUser) (*
 		return nil, gatehouse.E("setup", gatehouse.Forbidden, "this setup link is invalid or has already been used")
 	}
 	// Validate before spending the code, so a typo does not lock setup out.
-	if !gatehouse.ValidLogin(nu.Login) {
+	if !gatehouse.ValidLogin(nu.Login) || gatehouse.ReservedLogin(nu.Login) {
 		return nil, &gatehouse.Error{Op: "setup", Kind: gatehouse.Invalid, Field: "login", Msg: fmt.Sprintf("invalid username %q", nu.Login)}
 	}
 	if len(nu.Password) < 8 {

@@ -43,13 +43,6 @@ func (h *Handler) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 	h.adminUsers(w, r, &adminUsersData{}, http.StatusOK)
 }
 
-// reservedLogins are first path segments the web UI uses, which would
-// hide a user's profile page.
-var reservedLogins = map[string]bool{
-	"admin": true, "api": true, "avatars": true, "healthz": true, "login": true, "logout": true,
-	"metrics": true, "new": true, "settings": true, "setup": true, "static": true, "sudo": true,
-}
-
 func (h *Handler) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) {
 	loc := stateOf(r).loc
 	d := &adminUsersData{Errors: formErrors{}}
@@ -58,7 +51,7 @@ func (h *Handler) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) 
 	d.New.Name = strings.TrimSpace(r.PostFormValue("name"))
 	d.New.Admin = r.PostFormValue("site_admin") == "1"
 	pw := r.PostFormValue("password")
-	if !gatehouse.ValidLogin(d.New.Login) || reservedLogins[strings.ToLower(d.New.Login)] {
+	if !gatehouse.ValidLogin(d.New.Login) || gatehouse.ReservedLogin(d.New.Login) {
 		d.Errors["login"] = loc.T("form.login_invalid")
 	}
 	if !validEmail(d.New.Email) {

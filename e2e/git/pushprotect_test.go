@@ -142,3 +142,30 @@ func TestPushProtectionOverhead(t *testing.T) {
 		t.Logf("push of one changed file: %v", time.Since(start))
 	}
 }
+
+// A live token as a branch name or a file name is refused too: both are
+// shown to everyone who can read the repository.
+func TestPushProtectionNames(t *testing.T) {
+	s, g := setup(t, true)
+	pusher := s.Token("alice", "pusher", "repo", "")
+	seed(t, s, g, "alice/secret", pusher)
+	dir := filepath.Join(t.TempDir(), "w")
+	g.MustRun("", "clone", "-q", testenv.WithCredentials(s.RepoURL("alice/secret"), "alice", pusher), dir)
+
+	asRef := s.Token("alice", "as ref", "repo", "")
+	r := g.Run(dir, "push", "origin", "HEAD:refs/heads/"+asRef)
+	mustFail(t, r, "remote: error: push protection", "the name of ref", "…"+token.LastEight(asRef))
+	// git itself echoes the ref it tried to push; the server's lines must not.
+	if strings.Contains(clean(r.Stderr), asRef[4:len(asRef)-8]) {
+		t.Errorf("the server's message shows the token:\n%s", r.Stderr)
+	}
+
+	asName := s.Token("alice", "as file name", "repo", "")
+	os.MkdirAll(filepath.Join(dir, "keys"), 0o755)
+	os.WriteFile(filepath.Join(dir, "keys", asName), []byte("x\n"), 0o644)
+	g.MustRun(dir, "add", ".")
+	g.MustRun(dir, "commit", "-q", "-m", "add a key file")
+	mustFail(t, g.Run(dir, "push", "origin", "main"), "remote: error: push protection", "the file or directory name keys/<token …"+token.LastEight(asName)+">")
+	waitRefused(t, s, "alice/secret", asRef)
+	waitRefused(t, s, "alice/secret", asName)
+}

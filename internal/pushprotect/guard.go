@@ -190,6 +190,8 @@ func Report(w io.Writer, leaks []Leak) {
 
 func where(f Finding) string {
 	switch {
+	case f.Ref != "" || (f.Path != "" && f.Line == 0):
+		return "in " + f.Location()
 	case f.Tag != "":
 		return "in the message of tag " + f.Tag
 	case f.Path == "":

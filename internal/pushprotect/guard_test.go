@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -141,5 +142,28 @@ func TestHookFailsClosed(t *testing.T) {
 	out, _, err := runHook(t, r, &fakeStore{}, strings.Repeat("1", 40))
 	if !errors.Is(err, ErrRejected) || !strings.Contains(out, "could not check this push (request req1)") {
 		t.Fatalf("Run = %v\n%s", err, out)
+	}
+}
+
+// A push too large to check whole is refused: letting the unchecked rest
+// through would be a way around the check.
+func TestHookRefusesIncompleteScan(t *testing.T) {
+	r := newRepo(t)
+	live := newToken(t)
+	files := map[string][]byte{}
+	for i := range 20 {
+		files[fmt.Sprintf("junk%02d", i)] = bytes.Repeat([]byte{'a' + byte(i)}, 10<<10)
+	}
+	ids := r.build("", false, commit{"junk", files}, commit{"secret", map[string][]byte{"z.env": []byte(live)}})
+	st := &fakeStore{tokens: map[string]*gatehouse.Token{}}
+	st.add(1, live, time.Time{})
+	h := &Hook{Scanner: Scanner{MaxBytes: 50 << 10}, Guard: func(context.Context) (*Guard, error) {
+		return &Guard{Store: st, Revoker: st}, nil
+	}}
+	var out bytes.Buffer
+	in := strings.Repeat("0", 40) + " " + ids[1] + " refs/heads/main\n"
+	err := h.Run(context.Background(), r.dir, r.env(), strings.NewReader(in), &out)
+	if !errors.Is(err, ErrRejected) || !strings.Contains(out.String(), "too large for push protection") {
+		t.Fatalf("Run = %v\n%s", err, out.String())
 	}
 }

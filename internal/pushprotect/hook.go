@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrRejected is returned by Hook.Run when the push must be refused; the
@@ -40,7 +41,12 @@ func (h *Hook) Run(ctx context.Context, dir string, env []string, stdin io.Reade
 		return h.fail(w, err)
 	}
 	if st.Incomplete {
-		fmt.Fprintf(w, "warning: push protection checked only part of this push (%d objects, %d MiB); it is too large to check whole.\n", st.Objects, st.Bytes>>20)
+		// Fail closed: letting the unchecked rest through would make a
+		// large enough push a way around the check.
+		fmt.Fprintf(w, "error: this push is too large for push protection to check (stopped after %d objects, %d MiB in %v).\n"+
+			"Push it in smaller parts, e.g. older commits first: git push origin <commit>:refs/heads/<branch>\n",
+			st.Objects, st.Bytes>>20, st.Duration.Round(time.Second))
+		return ErrRejected
 	}
 	if len(findings) == 0 {
 		return nil

@@ -25,9 +25,17 @@ import (
 // Defaults for Scanner's bounds.
 const (
 	DefaultMaxBlobSize = 1 << 20
-	DefaultMaxBytes    = 256 << 20
-	DefaultTimeout     = 60 * time.Second
+	DefaultMaxBytes    = 1 << 30
+	DefaultTimeout     = 120 * time.Second
+	// MaxCandidates bounds the distinct token-shaped strings one push may
+	// carry: the checksum is public, so they are cheap to forge, and each
+	// costs memory and a lookup. Real pushes carry none or a few.
+	MaxCandidates = 1000
 )
+
+// ErrTooManyCandidates refuses a push that carries more than MaxCandidates
+// distinct token-shaped strings.
+var ErrTooManyCandidates = fmt.Errorf("the push holds more than %d strings shaped like personal access tokens", MaxCandidates)
 
 // Update is one line of pre-receive input: a ref and its old and new
 // object ids.
@@ -78,18 +86,32 @@ type Finding struct {
 	// commit message (or in a tag's, then Tag is set).
 	Path string
 	Tag  string
+	// Line is the line in the file; 0 when the token is in the path
+	// itself (a file or directory name).
 	Line int
+	// Ref is set when the token is in the name of a pushed ref.
+	Ref string
 }
 
 // Location describes where the finding is, for people.
 func (f Finding) Location() string {
 	switch {
+	case f.Ref != "":
+		return "the name of ref " + f.Redact(f.Ref)
+	case f.Path != "" && f.Line == 0:
+		return "the file or directory name " + f.Redact(f.Path)
 	case f.Tag != "":
 		return "message of tag " + f.Tag
 	case f.Path == "":
 		return "commit message"
 	}
 	return f.Path + ":" + strconv.Itoa(f.Line)
+}
+
+// Redact replaces the token in s (a path or ref name that holds it) by
+// its last eight characters, so that s can be shown and stored.
+func (f Finding) Redact(s string) string {
+	return strings.ReplaceAll(s, f.Token, "<token …"+token.LastEight(f.Token)+">")
 }
 
 // Stats describe one scan.
@@ -108,7 +130,8 @@ type Scanner struct {
 	// them would make every push of a binary slow.
 	MaxBlobSize int64
 	// MaxBytes and Timeout bound one scan; when either is reached the scan
-	// stops and reports itself incomplete rather than hold up the push.
+	// stops and reports itself incomplete, and the hook refuses the push:
+	// a bound that let the rest through would be a way around the check.
 	MaxBytes int64
 	Timeout  time.Duration
 }
@@ -122,10 +145,19 @@ func (s *Scanner) Scan(ctx context.Context, dir string, env []string, updates []
 	start := time.Now()
 	var st Stats
 	var tips []string
+	var refFindings []Finding
+	var finder token.Finder
 	for _, u := range updates {
-		if !u.Deletes() {
-			tips = append(tips, u.New)
+		if u.Deletes() {
+			continue
 		}
+		tips = append(tips, u.New)
+		// A ref's name is published to everyone who can read the
+		// repository, so it is searched like file contents.
+		finder.Find(strings.NewReader(u.Ref), func(c token.Candidate) bool {
+			refFindings = append(refFindings, Finding{Token: c.Token, Commit: u.New, Ref: u.Ref})
+			return true
+		})
 	}
 	if len(tips) == 0 {
 		return nil, st, nil
@@ -182,7 +214,7 @@ func (s *Scanner) Scan(ctx context.Context, dir string, env []string, updates []
 	fwd := make(chan error, 1)
 	go func() { fwd <- forward(ctx, bufio.NewReader(listOut), catIn, paths) }()
 
-	findings, rerr := s.read(bufio.NewReaderSize(catOut, 64<<10), paths, maxBlob, maxBytes, &st)
+	findings, rerr := s.read(bufio.NewReaderSize(catOut, 64<<10), paths, maxBlob, maxBytes, &st, refFindings)
 	stopped := rerr == errBound
 	if rerr != nil {
 		// Stop both without waiting for them to finish on their own.
@@ -200,7 +232,7 @@ func (s *Scanner) Scan(ctx context.Context, dir string, env []string, updates []
 	}
 	switch {
 	case rerr != nil:
-		return findings, st, rerr
+		return nil, st, rerr
 	case lerr != nil:
 		return findings, st, fmt.Errorf("git rev-list: %v: %s", lerr, bytes.TrimSpace(listErr.Bytes()))
 	case cerr != nil:
@@ -214,13 +246,29 @@ var errBound = errors.New("pushprotect: scan bound reached")
 
 // read consumes cat-file's output: for each object a header line
 // "OID TYPE SIZE REST", SIZE bytes and a newline.
-func (s *Scanner) read(r *bufio.Reader, paths <-chan string, maxBlob, maxBytes int64, st *Stats) ([]Finding, error) {
+func (s *Scanner) read(r *bufio.Reader, paths <-chan string, maxBlob, maxBytes int64, st *Stats, initial []Finding) ([]Finding, error) {
 	var (
 		findings []Finding
 		seen     = map[string]bool{}
 		finder   token.Finder
 		commit   string
+		tooMany  bool
 	)
+	add := func(hit Finding) bool {
+		if seen[hit.Token] {
+			return true
+		}
+		if len(findings) == MaxCandidates {
+			tooMany = true
+			return false
+		}
+		seen[hit.Token] = true
+		findings = append(findings, hit)
+		return true
+	}
+	for _, f := range initial {
+		add(f)
+	}
 	for {
 		hdr, err := r.ReadString('\n')
 		if err == io.EOF && hdr == "" {
@@ -258,20 +306,29 @@ func (s *Scanner) read(r *bufio.Reader, paths <-chan string, maxBlob, maxBytes i
 		default: // trees hold names and ids, never file contents
 			body = nil
 		}
+		if rest != "" && f[1] != "tag" {
+			// The path itself: a token used as a file or directory name
+			// is as public as one inside a file.
+			finder.Find(strings.NewReader(rest), func(c token.Candidate) bool {
+				return add(Finding{Token: c.Token, Commit: commit, Path: rest})
+			})
+			if tooMany {
+				return nil, ErrTooManyCandidates
+			}
+		}
 		if body != nil {
 			if st.Bytes+size > maxBytes {
 				return findings, errBound
 			}
 			st.Bytes += size
 			err = finder.Find(body, func(c token.Candidate) bool {
-				if !seen[c.Token] {
-					seen[c.Token] = true
-					hit := at
-					hit.Token, hit.Line = c.Token, c.Line
-					findings = append(findings, hit)
-				}
-				return true
+				hit := at
+				hit.Token, hit.Line = c.Token, c.Line
+				return add(hit)
 			})
+			if tooMany {
+				return nil, ErrTooManyCandidates
+			}
 			if err != nil {
 				return findings, fmt.Errorf("git cat-file: %w", err)
 			}

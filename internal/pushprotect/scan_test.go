@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -258,5 +259,50 @@ func TestInstall(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(dir, "pre-receive"))
 	if !strings.Contains(string(b), `exec '/opt/gate house/it'\''s/gatehouse' hook pre-receive`) {
 		t.Fatalf("script:\n%s", b)
+	}
+}
+
+// A token used as a file or directory name, or as a ref name, is as public
+// as one inside a file; the location shown never holds the token itself.
+func TestScanNames(t *testing.T) {
+	r := newRepo(t)
+	inFile, inDir, inRef := newToken(t), newToken(t), newToken(t)
+	ids := r.build("", false, commit{"names", map[string][]byte{
+		"keys/" + inFile:           []byte("x"),
+		inDir + "/readme.txt":      []byte("y"),
+		"plain/file-without-token": []byte("z"),
+	}})
+	f, _, err := (&Scanner{}).Scan(context.Background(), r.dir, r.env(), []Update{{Old: strings.Repeat("0", 40), New: ids[0], Ref: "refs/heads/" + inRef}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tokens(f)
+	for name, tok := range map[string]string{"file name": inFile, "directory name": inDir, "ref name": inRef} {
+		hit, ok := got[tok]
+		if !ok {
+			t.Errorf("%s: token not found in %+v", name, f)
+			continue
+		}
+		if loc := hit.Location(); strings.Contains(loc, tok) || !strings.Contains(loc, token.LastEight(tok)) {
+			t.Errorf("%s: location %q", name, loc)
+		}
+	}
+	if hit := got[inRef]; hit.Ref == "" || hit.Commit != ids[0] {
+		t.Errorf("ref finding %+v", hit)
+	}
+}
+
+// Forged candidates are cheap (the checksum is public): past a bound the
+// push is refused instead of looked up one by one.
+func TestScanTooManyCandidates(t *testing.T) {
+	r := newRepo(t)
+	var b bytes.Buffer
+	for range MaxCandidates + 1 {
+		b.WriteString(newToken(t) + "\n")
+	}
+	ids := r.build("", false, commit{"forged", map[string][]byte{"list.txt": b.Bytes()}})
+	_, _, err := (&Scanner{}).Scan(context.Background(), r.dir, r.env(), []Update{{Old: strings.Repeat("0", 40), New: ids[0], Ref: "refs/heads/x"}})
+	if !errors.Is(err, ErrTooManyCandidates) {
+		t.Fatalf("Scan = %v, want ErrTooManyCandidates", err)
 	}
 }

@@ -2,12 +2,14 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/service"
 )
 
 func tokenCount(t *testing.T, e *env, userID int64) int {
@@ -79,7 +81,12 @@ func TestSudoMode(t *testing.T) {
 	u := e.user("alice", false)
 	c := e.client()
 	c.signIn("alice", false)
-	for _, path := range []string{"/settings/tokens/new", "/settings/tokens/revoke-all"} {
+	existing, err := e.svc.CreateToken(context.Background(), service.NewToken{UserID: u.ID, Note: "existing", Scopes: []string{"gist"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := fmt.Sprintf("/settings/tokens/%d", existing.Token.ID)
+	for _, path := range []string{"/settings/tokens/new", "/settings/tokens/revoke-all", edit} {
 		res := c.get(path)
 		if res.Status != http.StatusSeeOther || !strings.HasPrefix(res.Location, "/sudo?return_to=") {
 			t.Errorf("GET %s outside sudo mode: %d %s", path, res.Status, res.Location)
@@ -88,8 +95,14 @@ func TestSudoMode(t *testing.T) {
 	// A POST outside sudo mode gets the prompt and changes nothing.
 	res := c.post("/settings/profile", "/settings/tokens", url.Values{"note": {"n"}, "expires": {"7"}})
 	wantStatus(t, "create outside sudo mode", res, http.StatusUnauthorized)
-	if !strings.Contains(res.Body, `name="return_to" value="/settings/tokens/new"`) || tokenCount(t, e, u.ID) != 0 {
+	if !strings.Contains(res.Body, `name="return_to" value="/settings/tokens/new"`) || tokenCount(t, e, u.ID) != 1 {
 		t.Fatal("a token was created outside sudo mode, or the prompt does not return to the form")
+	}
+	// Widening an existing token is as sensitive as creating one.
+	res = c.post("/settings/profile", edit, url.Values{"note": {"existing"}, "scopes": {"repo", "site_admin"}})
+	wantStatus(t, "edit outside sudo mode", res, http.StatusUnauthorized)
+	if tk, _ := e.st.FindTokenByID(context.Background(), existing.Token.ID); strings.Join(tk.Scopes, ",") != "gist" {
+		t.Fatalf("scopes changed outside sudo mode: %v", tk.Scopes)
 	}
 	res = c.post("/sudo", "/sudo", url.Values{"password": {"wrong"}, "return_to": {"/settings/tokens/new"}})
 	wantStatus(t, "wrong sudo password", res, http.StatusUnauthorized)
@@ -98,6 +111,7 @@ func TestSudoMode(t *testing.T) {
 		t.Errorf("sudo with a foreign return_to redirects to %q", res.Location)
 	}
 	wantStatus(t, "new token in sudo mode", c.get("/settings/tokens/new"), http.StatusOK)
+	wantStatus(t, "edit in sudo mode", c.get(edit), http.StatusOK)
 }
 
 func TestSignInThrottle(t *testing.T) {

@@ -144,8 +144,9 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /settings/tokens/new", h.signedIn(h.sudo(h.handleTokenNew)))
 	m.HandleFunc("GET /settings/tokens/revoke-all", h.signedIn(h.sudo(h.handleRevokeAllForm)))
 	m.HandleFunc("POST /settings/tokens/revoke-all", h.signedIn(h.sudo(h.handleRevokeAll)))
-	m.HandleFunc("GET /settings/tokens/{id}", h.signedIn(h.handleTokenEdit))
-	m.HandleFunc("POST /settings/tokens/{id}", h.signedIn(h.handleTokenUpdate))
+	// Editing can widen a token's scopes: as sensitive as creating one.
+	m.HandleFunc("GET /settings/tokens/{id}", h.signedIn(h.sudo(h.handleTokenEdit)))
+	m.HandleFunc("POST /settings/tokens/{id}", h.signedIn(h.sudo(h.handleTokenUpdate)))
 	m.HandleFunc("GET /settings/tokens/{id}/regenerate", h.signedIn(h.sudo(h.handleRegenerateForm)))
 	m.HandleFunc("POST /settings/tokens/{id}/regenerate", h.signedIn(h.sudo(h.handleRegenerate)))
 	m.HandleFunc("GET /settings/tokens/{id}/delete", h.signedIn(h.sudo(h.handleDeleteForm)))

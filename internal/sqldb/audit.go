@@ -44,26 +44,18 @@ func (db *DB) ListAuditEvents(ctx context.Context, f gatehouse.AuditFilter, page
 	}
 	q += ` ORDER BY id DESC LIMIT $` + strconv.Itoa(len(args)+1) + ` OFFSET $` + strconv.Itoa(len(args)+2)
 	args = append(args, page.Limit(), page.Offset())
-	rows, err := db.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, db.fail(op, err, "")
+	return queryAll(ctx, db, op, scanAuditEvent, q, args...)
+}
+
+func scanAuditEvent(s scanner) (*gatehouse.AuditEvent, error) {
+	var (
+		e      gatehouse.AuditEvent
+		action string
+		at     sql.NullInt64
+	)
+	if err := s.Scan(&e.ID, &action, &e.ActorID, &e.UserID, &e.TokenID, &e.Note, &e.Detail, &e.IP, &at); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	events := []*gatehouse.AuditEvent{}
-	for rows.Next() {
-		var (
-			e      gatehouse.AuditEvent
-			action string
-			at     sql.NullInt64
-		)
-		if err := rows.Scan(&e.ID, &action, &e.ActorID, &e.UserID, &e.TokenID, &e.Note, &e.Detail, &e.IP, &at); err != nil {
-			return nil, db.fail(op, err, "")
-		}
-		e.Action, e.At = gatehouse.AuditAction(action), fromMsec(at)
-		events = append(events, &e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, db.fail(op, err, "")
-	}
-	return events, nil
+	e.Action, e.At = gatehouse.AuditAction(action), fromMsec(at)
+	return &e, nil
 }

@@ -61,24 +61,8 @@ func (db *DB) FindKey(ctx context.Context, id int64) (*gatehouse.Key, error) {
 // ListKeys returns a user's keys ordered by ID.
 func (db *DB) ListKeys(ctx context.Context, userID int64, page gatehouse.Page) ([]*gatehouse.Key, error) {
 	const op = "list keys"
-	rows, err := db.db.QueryContext(ctx, `SELECT `+keyCols+` FROM keys WHERE user_id = $1
+	return queryAll(ctx, db, op, scanKey, `SELECT `+keyCols+` FROM keys WHERE user_id = $1
 		ORDER BY id LIMIT $2 OFFSET $3`, userID, page.Limit(), page.Offset())
-	if err != nil {
-		return nil, db.fail(op, err, "")
-	}
-	defer rows.Close()
-	keys := []*gatehouse.Key{}
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, db.fail(op, err, "")
-		}
-		keys = append(keys, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, db.fail(op, err, "")
-	}
-	return keys, nil
 }
 
 // DeleteKey removes a key. Returns NotFound.

@@ -14,7 +14,7 @@ var _ gatehouse.ReminderStore = (*DB)(nil)
 // sent, or freshly claimed, reminder of kind for their current expiry.
 func (db *DB) PendingReminders(ctx context.Context, kind gatehouse.ReminderKind, after, notAfter, staleBefore time.Time, limit int) ([]*gatehouse.Token, error) {
 	const op = "list pending reminders"
-	rows, err := db.db.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens t
+	return queryAll(ctx, db, op, scanToken, `SELECT `+tokenCols+` FROM tokens t
 		WHERE t.expires_at > $1 AND t.expires_at <= $2
 		AND NOT EXISTS (SELECT 1 FROM token_reminders r
 			WHERE r.token_id = t.id AND r.expires_at = t.expires_at AND r.kind = $3
@@ -22,22 +22,6 @@ func (db *DB) PendingReminders(ctx context.Context, kind gatehouse.ReminderKind,
 		ORDER BY t.expires_at, t.id
 		LIMIT $5`,
 		after.UnixMilli(), notAfter.UnixMilli(), string(kind), staleBefore.UnixMilli(), limit)
-	if err != nil {
-		return nil, db.fail(op, err, "")
-	}
-	defer rows.Close()
-	tokens := []*gatehouse.Token{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, db.fail(op, err, "")
-		}
-		tokens = append(tokens, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, db.fail(op, err, "")
-	}
-	return tokens, nil
 }
 
 // ClaimReminder inserts the claim, or takes over one that went stale. Both

@@ -153,24 +153,7 @@ func (db *DB) ListRepos(ctx context.Context, f gatehouse.RepoFilter, page gateho
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	q += ` ORDER BY u.lower_login, r.lower_name LIMIT ` + arg(page.Limit()) + ` OFFSET ` + arg(page.Offset())
-
-	rows, err := db.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, db.fail(op, err, "")
-	}
-	defer rows.Close()
-	repos := []*gatehouse.Repo{}
-	for rows.Next() {
-		r, err := scanRepo(rows)
-		if err != nil {
-			return nil, db.fail(op, err, "")
-		}
-		repos = append(repos, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, db.fail(op, err, "")
-	}
-	return repos, nil
+	return queryAll(ctx, db, op, scanRepo, q, args...)
 }
 
 // SetCollaborator grants the user the permission on the repository,

@@ -386,6 +386,28 @@ type scanner interface {
 	Scan(dest ...any) error
 }
 
+// queryAll runs a listing query and scans every row with scan. The result
+// is never nil, so that an empty listing encodes as [] rather than null.
+func queryAll[T any](ctx context.Context, db *DB, op string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, db.fail(op, err, "")
+	}
+	defer rows.Close()
+	all := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, db.fail(op, err, "")
+		}
+		all = append(all, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.fail(op, err, "")
+	}
+	return all, nil
+}
+
 // recordInvalidation announces a change to a token (tokenID > 0) or to all
 // of a user's tokens, and drops announcements every cache has long seen.
 // It runs in the transaction of the change, so that a cache never misses

@@ -150,23 +150,7 @@ func (db *DB) ListTokens(ctx context.Context, f gatehouse.TokenFilter, page gate
 	}
 	q += ` ORDER BY id LIMIT $` + strconv.Itoa(len(args)+1) + ` OFFSET $` + strconv.Itoa(len(args)+2)
 	args = append(args, page.Limit(), page.Offset())
-	rows, err := db.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, db.fail(op, err, "")
-	}
-	defer rows.Close()
-	tokens := []*gatehouse.Token{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, db.fail(op, err, "")
-		}
-		tokens = append(tokens, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, db.fail(op, err, "")
-	}
-	return tokens, nil
+	return queryAll(ctx, db, op, scanToken, q, args...)
 }
 
 // RecordTokenUses stores the latest use of each token in one transaction.

@@ -104,25 +104,9 @@ func (db *DB) findUser(ctx context.Context, op, where string, arg any) (*gatehou
 // ListUsers returns users ordered by ID.
 func (db *DB) ListUsers(ctx context.Context, page gatehouse.Page) ([]*gatehouse.User, error) {
 	const op = "list users"
-	rows, err := db.db.QueryContext(ctx,
+	return queryAll(ctx, db, op, func(s scanner) (*gatehouse.User, error) { return scanUser(s) },
 		`SELECT `+userCols+` FROM users u ORDER BY u.id LIMIT $1 OFFSET $2`,
 		page.Limit(), page.Offset())
-	if err != nil {
-		return nil, db.fail(op, err, "")
-	}
-	defer rows.Close()
-	users := []*gatehouse.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, db.fail(op, err, "")
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, db.fail(op, err, "")
-	}
-	return users, nil
 }
 
 // CountUsers returns the number of users.

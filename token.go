@@ -29,3 +29,14 @@ type TokenUse struct {
 	At      time.Time
 	IP      string
 }
+
+// TokenLeak says where push protection found a live token, for the audit
+// log and the owner's e-mail. It never holds the token itself.
+type TokenLeak struct {
+	Repo     string // OWNER/NAME
+	Commit   string
+	Location string // e.g. "path .env (line 3)", "the commit message"
+	PusherID int64  // 0 when unknown
+	Pusher   string // login, "" when unknown
+	IP       string
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/service"
 )
@@ -62,12 +63,12 @@ func (e *env) userCreate(ctx context.Context, args []string) error {
 	} else {
 		pw, generated = password.Random(), true
 	}
-	st, err := e.openStore(ctx)
+	svc, done, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	u, err := e.service(st).CreateUser(ctx, service.NewUser{Login: *login, Email: *email, Name: *name, Password: pw, SiteAdmin: *admin})
+	defer done()
+	u, err := svc.CreateUser(ctx, gatehouse.SystemActor(), service.NewUser{Login: *login, Email: *email, Name: *name, Password: pw, SiteAdmin: *admin})
 	if err != nil {
 		return err
 	}
@@ -96,12 +97,12 @@ func (e *env) repoCreate(ctx context.Context, args []string) error {
 	if !ok || owner == "" || name == "" {
 		return usagef("%q is not OWNER/NAME", pos[0])
 	}
-	st, err := e.openStore(ctx)
+	svc, done, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	r, err := e.service(st).CreateRepo(ctx, service.NewRepo{Owner: owner, Name: name, Description: *desc, Private: *private})
+	defer done()
+	r, err := svc.CreateRepo(ctx, gatehouse.SystemActor(), service.NewRepo{Owner: owner, Name: name, Description: *desc, Private: *private})
 	if err != nil {
 		return err
 	}
@@ -133,19 +134,17 @@ func (e *env) tokenCreate(ctx context.Context, args []string) error {
 			list = append(list, s)
 		}
 	}
-	st, err := e.openStore(ctx)
+	svc, done, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	u, err := st.FindUserByLogin(ctx, *user)
+	defer done()
+	system := gatehouse.SystemActor()
+	u, err := svc.FindUser(ctx, system, *user)
 	if err != nil {
-		if gatehouse.IsKind(err, gatehouse.NotFound) {
-			return fmt.Errorf("no user named %q", *user)
-		}
 		return err
 	}
-	it, err := e.service(st).CreateToken(ctx, service.NewToken{UserID: u.ID, Note: *note, Scopes: list, Expires: *expires})
+	it, err := svc.CreateToken(ctx, system, service.NewToken{UserID: u.ID, Note: *note, Scopes: list, Expires: *expires})
 	if err != nil {
 		return err
 	}
@@ -199,42 +198,36 @@ func (e *env) tokenList(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		return usagef("admin token list takes no arguments")
 	}
-	st, err := e.openStore(ctx)
+	svc, done, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	var f gatehouse.TokenFilter
+	defer done()
+	system := gatehouse.SystemActor()
+	var toks []*gatehouse.Token
 	if *user != "" {
-		u, err := st.FindUserByLogin(ctx, *user)
+		u, err := svc.FindUser(ctx, system, *user)
 		if err != nil {
-			if gatehouse.IsKind(err, gatehouse.NotFound) {
-				return fmt.Errorf("no user named %q", *user)
-			}
 			return err
 		}
-		f.UserID = u.ID
+		toks, err = svc.ListUserTokens(ctx, system, u.ID)
+		if err != nil {
+			return err
+		}
+	} else if toks, err = svc.ListAllTokens(ctx, system); err != nil {
+		return err
 	}
 	logins := map[int64]string{}
 	var rows []tokenJSON
-	for page := 1; ; page++ {
-		toks, err := st.ListTokens(ctx, f, gatehouse.Page{Page: page, PerPage: 100})
-		if err != nil {
-			return err
-		}
-		for _, t := range toks {
-			if _, ok := logins[t.UserID]; !ok {
-				if u, err := st.FindUserByID(ctx, t.UserID); err == nil {
-					logins[t.UserID] = u.Login
-				}
+	for _, t := range toks {
+		if _, ok := logins[t.UserID]; !ok {
+			if u, err := svc.UserByID(ctx, system, t.UserID); err == nil {
+				logins[t.UserID] = u.Login
 			}
-			rows = append(rows, tokenJSON{ID: t.ID, User: logins[t.UserID], Note: t.Note, Scopes: t.Scopes,
-				TokenLastEight: t.LastEight, HashedToken: t.Hash, CreatedAt: t.CreatedAt.UTC(),
-				ExpiresAt: timePtr(t.ExpiresAt), LastUsedAt: timePtr(t.LastUsedAt)})
 		}
-		if len(toks) < 100 {
-			break
-		}
+		rows = append(rows, tokenJSON{ID: t.ID, User: logins[t.UserID], Note: t.Note, Scopes: t.Scopes,
+			TokenLastEight: t.LastEight, HashedToken: t.Hash, CreatedAt: t.CreatedAt.UTC(),
+			ExpiresAt: timePtr(t.ExpiresAt), LastUsedAt: timePtr(t.LastUsedAt)})
 	}
 	if *asJSON {
 		if rows == nil {
@@ -282,12 +275,12 @@ func (e *env) tokenRevoke(ctx context.Context, args []string) error {
 	if err != nil || id <= 0 {
 		return usagef("%q is not a token ID", pos[0])
 	}
-	st, err := e.openStore(ctx)
+	svc, done, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if err := e.service(st).DeleteToken(ctx, id); err != nil {
+	defer done()
+	if _, err := svc.DeleteToken(ctx, gatehouse.SystemActor(), id); err != nil {
 		if gatehouse.IsKind(err, gatehouse.NotFound) {
 			return fmt.Errorf("no token with ID %d", id)
 		}
@@ -316,26 +309,21 @@ func (e *env) repoCollaborator(ctx context.Context, args []string) error {
 	if !ok && *perm != "none" {
 		return usagef("--permission %q: use read, write, admin or none", *perm)
 	}
-	st, err := e.openStore(ctx)
+	svc, done, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	r, err := st.FindRepo(ctx, owner, name)
+	defer done()
+	system := gatehouse.SystemActor()
+	r, _, err := svc.Repo(ctx, system, owner, name, authz.Admin)
 	if err != nil {
 		if gatehouse.IsKind(err, gatehouse.NotFound) {
 			return fmt.Errorf("no repository %s", pos[0])
 		}
 		return err
 	}
-	u, err := st.FindUserByLogin(ctx, pos[1])
+	u, err := svc.SetCollaborator(ctx, system, r, pos[1], p)
 	if err != nil {
-		if gatehouse.IsKind(err, gatehouse.NotFound) {
-			return fmt.Errorf("no user named %q", pos[1])
-		}
-		return err
-	}
-	if err := st.SetCollaborator(ctx, r.ID, u.ID, p); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "%s now has %s permission on %s.\n", u.Login, p, r.FullName())

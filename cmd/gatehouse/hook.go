@@ -5,16 +5,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/gitrepo"
 	"github.com/gatehouse/gatehouse/internal/pushprotect"
 	"github.com/gatehouse/gatehouse/internal/service"
+	"github.com/gatehouse/gatehouse/internal/sqldb"
 )
 
 // errQuiet ends the process with status 1 after the command has said all
@@ -38,7 +37,7 @@ func (e *env) hook(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		return usagef("hook pre-receive takes no arguments")
 	}
-	var st gatehouse.Store
+	var st *sqldb.DB
 	defer func() {
 		if st != nil {
 			st.Close()
@@ -51,21 +50,22 @@ func (e *env) hook(ctx context.Context, args []string) error {
 			if st, err = e.openStore(ctx); err != nil {
 				return nil, err
 			}
-			// No audit store on the service: the guard records the
-			// revocation itself, as a leak rather than an admin's act.
-			svc := &service.Service{Store: st, Repos: e.repoDir(), Prefix: e.prefix}
-			g := &pushprotect.Guard{Store: st, Revoker: svc, ExternalURL: os.Getenv("GATEHOUSE_EXTERNAL_URL")}
-			if audit, ok := st.(gatehouse.AuditStore); ok {
-				g.Audit = audit
-			}
 			// The owner hears of it by e-mail, through the instance's own
 			// mail settings; anything this would log is the server's
 			// business, not the pusher's.
-			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-			if g.Mailer, err = mail.mailer(e.data, g.ExternalURL, quiet); err != nil {
+			quiet := slog.New(slog.DiscardHandler)
+			externalURL := os.Getenv("GATEHOUSE_EXTERNAL_URL")
+			mailer, err := mail.mailer(e.data, externalURL, quiet)
+			if err != nil {
 				return nil, err
 			}
-			return g, nil
+			cfg := e.serviceConfig(st, mailer)
+			cfg.ExternalURL, cfg.Log = externalURL, quiet
+			svc, err := service.New(cfg)
+			if err != nil {
+				return nil, err
+			}
+			return &pushprotect.Guard{Service: svc}, nil
 		},
 	}
 	// git gives the hook the repository and its quarantine through the

@@ -7,31 +7,65 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/notify"
 )
 
-// mailFlags are serve's e-mail settings. The SMTP password is read from
-// the environment only, so that it shows up in no process list.
-type mailFlags struct {
-	addr, from, user *string
-}
-
 const smtpPasswordEnv = "GATEHOUSE_SMTP_PASSWORD"
 
-func addMailFlags(fs *flag.FlagSet) mailFlags {
-	return mailFlags{
-		addr: fs.String("smtp-addr", envOr("GATEHOUSE_SMTP_ADDR", ""), "SMTP server host:port for e-mail (default: write .eml files to DATA/outbox)"),
-		from: fs.String("smtp-from", envOr("GATEHOUSE_SMTP_FROM", ""), "sender address of e-mail (default: Gatehouse <gatehouse@HOST of --external-url>)"),
-		user: fs.String("smtp-user", envOr("GATEHOUSE_SMTP_USER", ""), "SMTP user name; the password comes from env "+smtpPasswordEnv+" (sent only over STARTTLS)"),
+// mailConfig is serve's e-mail settings. The SMTP password is read from
+// the environment only, so that it shows up in no process list.
+type mailConfig struct {
+	// Addr is the SMTP server's host:port; empty writes .eml files to
+	// DATA/outbox instead.
+	Addr string
+	// From is the sender; empty for Gatehouse <gatehouse@HOST> with the
+	// host of the external URL.
+	From string
+	// User is the SMTP user name, which needs Password.
+	User string
+	// Password comes from smtpPasswordEnv only.
+	Password string
+}
+
+// register adds the e-mail flags to fs, with m's values as defaults.
+func (m *mailConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&m.Addr, "smtp-addr", m.Addr, "SMTP server host:port for e-mail (default: write .eml files to DATA/outbox)")
+	fs.StringVar(&m.From, "smtp-from", m.From, "sender address of e-mail (default: Gatehouse <gatehouse@HOST of --external-url>)")
+	fs.StringVar(&m.User, "smtp-user", m.User, "SMTP user name; the password comes from env "+smtpPasswordEnv+" (sent only over STARTTLS)")
+}
+
+// validate checks the settings as far as they do not depend on the
+// external URL. name turns a flag name into the name of where the value
+// came from, for the messages.
+func (m *mailConfig) validate(name func(flag string) string) error {
+	if m.From != "" {
+		if _, err := notify.ParseAddress(m.From); err != nil {
+			return usagef("%s %q is not an e-mail address", name("smtp-from"), m.From)
+		}
 	}
+	if m.Addr == "" {
+		if m.User != "" {
+			return usagef("%s needs %s", name("smtp-user"), name("smtp-addr"))
+		}
+		return nil
+	}
+	if _, port, err := net.SplitHostPort(m.Addr); err != nil || port == "" {
+		return usagef("%s %q: use host:port", name("smtp-addr"), m.Addr)
+	}
+	if m.User != "" && m.Password == "" {
+		return usagef("%s is set but %s is empty", name("smtp-user"), smtpPasswordEnv)
+	}
+	return nil
 }
 
 // mailer builds the configured gatehouse.Mailer.
-func (m mailFlags) mailer(data, externalURL string, log *slog.Logger) (gatehouse.Mailer, error) {
-	fromText := *m.from
+func (m *mailConfig) mailer(data, externalURL string, log *slog.Logger) (gatehouse.Mailer, error) {
+	if err := m.validate(flagName); err != nil {
+		return nil, err
+	}
+	fromText := m.From
 	if fromText == "" {
 		fromText = "Gatehouse <gatehouse@" + mailDomain(externalURL) + ">"
 	}
@@ -39,23 +73,43 @@ func (m mailFlags) mailer(data, externalURL string, log *slog.Logger) (gatehouse
 	if err != nil {
 		return nil, usagef("--smtp-from %q is not an e-mail address", fromText)
 	}
-	if *m.addr == "" {
-		if *m.user != "" {
-			return nil, usagef("--smtp-user needs --smtp-addr")
-		}
+	if m.Addr == "" {
 		dir := filepath.Join(data, "outbox")
 		log.Info("e-mail goes to the outbox folder; set --smtp-addr to send it", "dir", dir)
 		return &notify.Outbox{Dir: dir, From: from}, nil
 	}
-	if _, port, err := net.SplitHostPort(*m.addr); err != nil || port == "" {
-		return nil, usagef("--smtp-addr %q: use host:port", *m.addr)
+	log.Info("e-mail goes to an SMTP server", "addr", m.Addr, "from", from.Address, "auth", m.User != "")
+	return &notify.SMTP{Addr: m.Addr, From: from, Username: m.User, Password: m.Password}, nil
+}
+
+// flags returns m as the mailFlags that protectPushes hands to the hook.
+func (m *mailConfig) flags() mailFlags {
+	return mailFlags{addr: &m.Addr, from: &m.From, user: &m.User}
+}
+
+// mailFlags are the e-mail flags of hook pre-receive, which serve sets
+// through the environment (see protectPushes).
+type mailFlags struct {
+	addr, from, user *string
+}
+
+// addMailFlags registers the e-mail flags on fs with defaults from the
+// environment.
+func addMailFlags(fs *flag.FlagSet) mailFlags {
+	m := &mailConfig{
+		Addr: os.Getenv("GATEHOUSE_SMTP_ADDR"),
+		From: os.Getenv("GATEHOUSE_SMTP_FROM"),
+		User: os.Getenv("GATEHOUSE_SMTP_USER"),
 	}
-	pw := os.Getenv(smtpPasswordEnv)
-	if *m.user != "" && pw == "" {
-		return nil, usagef("--smtp-user is set but %s is empty", smtpPasswordEnv)
-	}
-	log.Info("e-mail goes to an SMTP server", "addr", *m.addr, "from", from.Address, "auth", *m.user != "")
-	return &notify.SMTP{Addr: *m.addr, From: from, Username: *m.user, Password: pw}, nil
+	m.register(fs)
+	return m.flags()
+}
+
+// mailer builds the configured gatehouse.Mailer, with the password from
+// the environment.
+func (f mailFlags) mailer(data, externalURL string, log *slog.Logger) (gatehouse.Mailer, error) {
+	m := &mailConfig{Addr: *f.addr, From: *f.from, User: *f.user, Password: os.Getenv(smtpPasswordEnv)}
+	return m.mailer(data, externalURL, log)
 }
 
 // mailDomain is the host of the external URL when it is a name, else
@@ -66,18 +120,4 @@ func mailDomain(externalURL string) string {
 		return "localhost"
 	}
 	return u.Hostname()
-}
-
-// reminderInterval is how often the expiry reminder job runs; tests
-// shorten it with GATEHOUSE_REMINDER_INTERVAL.
-func reminderInterval() (time.Duration, error) {
-	v := os.Getenv("GATEHOUSE_REMINDER_INTERVAL")
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 100*time.Millisecond {
-		return 0, usagef("GATEHOUSE_REMINDER_INTERVAL %q: use a duration of at least 100ms such as 5m", v)
-	}
-	return d, nil
 }

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/gitrepo"
+	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/sqldb"
 	"github.com/gatehouse/gatehouse/internal/token"
@@ -181,7 +183,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func (e *env) openStore(ctx context.Context) (gatehouse.Store, error) {
+func (e *env) openStore(ctx context.Context) (*sqldb.DB, error) {
 	url := e.database
 	if url == "" {
 		if err := os.MkdirAll(e.data, 0o700); err != nil {
@@ -200,13 +202,27 @@ func (e *env) repoDir() *gitrepo.Dir {
 	return &gitrepo.Dir{Root: filepath.Join(e.data, "repositories")}
 }
 
-// service is the command line's service. Its changes carry no Origin, so
-// the audit log shows them as the system's: a revocation from here is an
-// administrator's.
-func (e *env) service(st gatehouse.Store) *service.Service {
-	svc := &service.Service{Store: st, Repos: e.repoDir(), Prefix: e.prefix}
-	if audit, ok := st.(gatehouse.AuditStore); ok {
-		svc.Audit = audit
+// serviceConfig is the service's configuration over st, the same for
+// serve, the command line and the push hook; each adds what only it has.
+func (e *env) serviceConfig(st *sqldb.DB, mailer gatehouse.Mailer) service.Config {
+	return service.Config{Store: st, Audit: st, Keys: st, Sessions: st, Reminders: st,
+		Repos: e.repoDir(), Mailer: mailer, TokenPrefix: e.prefix}
+}
+
+// open opens the database and builds the command line's service over it.
+// The command line acts as the system: the audit log shows its changes
+// as the operator's, and a revocation from here as an administrator's.
+// E-mail it causes goes to the outbox folder of the data dir.
+func (e *env) open(ctx context.Context) (*service.Service, func(), error) {
+	st, err := e.openStore(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
-	return svc
+	outbox := &notify.Outbox{Dir: filepath.Join(e.data, "outbox"), From: &mail.Address{Name: "Gatehouse", Address: "gatehouse@localhost"}}
+	svc, err := service.New(e.serviceConfig(st, outbox))
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return svc, func() { st.Close() }, nil
 }

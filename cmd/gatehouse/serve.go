@@ -5,89 +5,31 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net"
-	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/api"
-	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/tlsutil"
 )
-
-// listFlag collects a repeatable flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func (e *env) serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	e.common(fs)
-	listen := fs.String("listen", envOr("GATEHOUSE_LISTEN", "127.0.0.1:3000"), "address to listen on (port 0 picks a free one)")
-	external := fs.String("external-url", envOr("GATEHOUSE_EXTERNAL_URL", ""), "URL users reach the server at (default from --listen)")
-	certFile := fs.String("tls-cert", "", "TLS certificate (PEM)")
-	keyFile := fs.String("tls-key", "", "TLS private key (PEM)")
-	selfSigned := fs.Bool("tls-self-signed", false, "serve HTTPS with a certificate from a local CA kept in the data dir")
-	logFormat := fs.String("log-format", envOr("GATEHOUSE_LOG_FORMAT", "text"), "text or json")
-	logLevel := fs.String("log-level", envOr("GATEHOUSE_LOG_LEVEL", "info"), "debug, info, warn or error")
-	rateLimit := fs.Int("rate-limit", envInt("GATEHOUSE_RATE_LIMIT", 0), "API calls per hour per user (0: no rate limiting, the default)")
-	rateLimitAnon := fs.Int("rate-limit-anonymous", envInt("GATEHOUSE_RATE_LIMIT_ANONYMOUS", 60), "API calls per hour per client address without credentials, when --rate-limit is set")
-	var proxies listFlag
-	fs.Var(&proxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For/-Proto are believed (repeatable)")
-	mailOpts := addMailFlags(fs)
-	pos, err := parse(fs, args)
+	cfg, err := loadServeConfig(fs, args, os.Getenv)
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usagef("serve takes no arguments")
-	}
-	if *rateLimit < 0 || *rateLimitAnon < 0 {
-		return usagef("--rate-limit and --rate-limit-anonymous must not be negative")
-	}
-	if (*certFile == "") != (*keyFile == "") {
-		return usagef("--tls-cert and --tls-key go together")
-	}
-	if *selfSigned && *certFile != "" {
-		return usagef("use either --tls-cert/--tls-key or --tls-self-signed")
-	}
-	var network httpx.Network
-	for _, p := range proxies {
-		pfx, err := netip.ParsePrefix(p)
-		if err != nil {
-			if a, aerr := netip.ParseAddr(p); aerr == nil {
-				pfx = netip.PrefixFrom(a, a.BitLen())
-			} else {
-				return usagef("--trusted-proxy %q is not a CIDR or address", p)
-			}
-		}
-		network.TrustedProxies = append(network.TrustedProxies, pfx)
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return usagef("--log-level %q: use debug, info, warn or error", *logLevel)
-	}
-	hopts := &slog.HandlerOptions{Level: level}
-	var log *slog.Logger
-	switch *logFormat {
-	case "text":
-		log = slog.New(slog.NewTextHandler(e.stderr, hopts))
-	case "json":
-		log = slog.New(slog.NewJSONHandler(e.stderr, hopts))
-	default:
-		return usagef("--log-format %q: use text or json", *logFormat)
-	}
+	log := cfg.logger(e.stderr)
 
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w (choose another address with --listen)", *listen, err)
+		return fmt.Errorf("listen on %s: %w (choose another address with --listen)", cfg.Listen, err)
 	}
 	defer ln.Close()
 	addr := ln.Addr().(*net.TCPAddr)
@@ -95,15 +37,15 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	var tlsConfig *tls.Config
 	scheme := "http"
 	switch {
-	case *certFile != "":
-		if tlsConfig, err = tlsutil.Config(*certFile, *keyFile); err != nil {
+	case cfg.TLSCert != "":
+		if tlsConfig, err = tlsutil.Config(cfg.TLSCert, cfg.TLSKey); err != nil {
 			return err
 		}
 		scheme = "https"
-	case *selfSigned:
+	case cfg.TLSSelfSigned:
 		var hosts []string
-		if *external != "" {
-			if u, err := url.Parse(*external); err == nil && u.Hostname() != "" {
+		if cfg.ExternalURL != "" {
+			if u, err := url.Parse(cfg.ExternalURL); err == nil && u.Hostname() != "" {
 				hosts = append(hosts, u.Hostname())
 			}
 		}
@@ -123,22 +65,18 @@ func (e *env) serve(ctx context.Context, args []string) error {
 		fmt.Fprintf(e.stderr, "To trust it, for git:   export GIT_SSL_CAINFO=%s   (or: git config --global http.%s://%s/.sslCAInfo %s)\n", ca, scheme, hostPort(addr), ca)
 		fmt.Fprintf(e.stderr, "            for gh, Go: export SSL_CERT_FILE=%s;  for Node: export NODE_EXTRA_CA_CERTS=%s\n", ca, ca)
 	}
-	base := *external
+	base := cfg.ExternalURL
 	if base == "" {
 		base = scheme + "://" + hostPort(addr)
 	}
 	base = strings.TrimRight(base, "/")
-	mailer, err := mailOpts.mailer(e.data, base, log)
-	if err != nil {
-		return err
-	}
-	remindEvery, err := reminderInterval()
+	mailer, err := cfg.Mail.mailer(e.data, base, log)
 	if err != nil {
 		return err
 	}
 
 	repos := e.repoDir()
-	if err := e.protectPushes(repos, base, mailOpts); err != nil {
+	if err := e.protectPushes(repos, base, cfg.Mail.flags()); err != nil {
 		return err
 	}
 
@@ -147,17 +85,22 @@ func (e *env) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	srv := server.New(st, server.Options{
+	// The service gets the repositories with the push hooks set up.
+	scfg := e.serviceConfig(st, mailer)
+	scfg.Repos, scfg.ExternalURL, scfg.PrivateMode, scfg.Log = repos, base, cfg.PrivateMode, log
+	svc, err := service.New(scfg)
+	if err != nil {
+		return err
+	}
+	srv := server.New(svc, server.Options{
 		Repos:       repos,
 		ExternalURL: base,
-		Network:     network,
-		TokenPrefix: e.prefix,
+		Network:     cfg.network,
 		Log:         log,
-		RateLimit:   api.RateLimit{PerHour: *rateLimit, AnonymousPerHour: *rateLimitAnon},
+		RateLimit:   api.RateLimit{PerHour: cfg.RateLimit, AnonymousPerHour: cfg.RateLimitAnonymous},
 		Version:     versionString(),
-		Mailer:      mailer,
 		// ReminderInterval is for tests; the default suits production.
-		ReminderInterval: remindEvery,
+		ReminderInterval: cfg.ReminderInterval,
 	})
 	code, err := srv.Service.PrepareSetup(ctx)
 	if err != nil {
@@ -182,12 +125,4 @@ func hostPort(a *net.TCPAddr) string {
 		}
 	}
 	return net.JoinHostPort(host, fmt.Sprint(a.Port))
-}
-
-// envInt reads an integer environment variable, def when unset or invalid.
-func envInt(k string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
-		return v
-	}
-	return def
 }

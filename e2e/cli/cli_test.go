@@ -113,3 +113,35 @@ func TestFirstServePrintsSetupURLOnce(t *testing.T) {
 		t.Fatalf("a server with users printed a setup URL:\n%s", again.Log())
 	}
 }
+
+// TestCollaboratorCommandAppliesServiceRules is the regression for the
+// command line writing straight to the store: making the owner a
+// collaborator of their own repository is refused, as on the API, and
+// nothing is written.
+func TestCollaboratorCommandAppliesServiceRules(t *testing.T) {
+	data := t.TempDir()
+	for _, u := range []string{"alice", "bob"} {
+		if _, errOut, code := run(t, data, "", "admin", "user", "create", "--username", u, "--email", u+"@example.com"); code != 0 {
+			t.Fatalf("user create %s: exit %d: %s", u, code, errOut)
+		}
+	}
+	if _, errOut, code := run(t, data, "", "admin", "repo", "create", "alice/x", "--private"); code != 0 {
+		t.Fatalf("repo create: exit %d: %s", code, errOut)
+	}
+	_, errOut, code := run(t, data, "", "admin", "repo", "collaborator", "alice/x", "alice", "--permission", "read")
+	if code != 1 || !strings.Contains(errOut, "Repository owner cannot be a collaborator") {
+		t.Fatalf("owner as collaborator: exit %d, stderr %q; want exit 1 naming the rule", code, errOut)
+	}
+	_, errOut, code = run(t, data, "", "admin", "repo", "collaborator", "alice/x", "bob", "--permission", "read")
+	if code != 0 || !strings.Contains(errOut, "bob now has read permission on alice/x") {
+		t.Fatalf("bob as collaborator: exit %d, stderr %q", code, errOut)
+	}
+	_, errOut, code = run(t, data, "", "admin", "repo", "collaborator", "alice/nope", "bob")
+	if code != 1 || !strings.Contains(errOut, "no repository alice/nope") {
+		t.Fatalf("missing repository: exit %d, stderr %q", code, errOut)
+	}
+	_, errOut, code = run(t, data, "", "admin", "repo", "collaborator", "alice/x", "carol")
+	if code != 1 || !strings.Contains(errOut, `no user named "carol"`) {
+		t.Fatalf("missing user: exit %d, stderr %q", code, errOut)
+	}
+}

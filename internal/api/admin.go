@@ -10,7 +10,7 @@ import (
 // tokens in GHES's Authorization shape, never with the secret.
 func (h *Handler) handleAdminTokenList(rq *request) error {
 	tokens, err := listPage(rq, func(p gatehouse.Page) ([]*gatehouse.Token, error) {
-		return h.cfg.Store.ListTokens(rq.Context(), gatehouse.TokenFilter{}, p)
+		return h.svc.TokenPage(rq.Context(), rq.actor, p)
 	})
 	if err != nil {
 		return err
@@ -20,7 +20,7 @@ func (h *Handler) handleAdminTokenList(rq *request) error {
 	for _, t := range tokens {
 		u := users[t.UserID]
 		if u == nil {
-			if u, err = h.cfg.Store.FindUserByID(rq.Context(), t.UserID); err != nil {
+			if u, err = h.svc.UserByID(rq.Context(), rq.actor, t.UserID); err != nil {
 				return err
 			}
 			users[t.UserID] = u
@@ -37,10 +37,7 @@ func (h *Handler) handleAdminTokenDelete(rq *request) error {
 	if err != nil {
 		return err
 	}
-	if rq.actor.Token != nil && rq.actor.Token.ID == id {
-		return gatehouse.E("delete token", gatehouse.Forbidden, msgDeleteInUse)
-	}
-	if err := h.cfg.Service.DeleteToken(rq.Context(), id); err != nil {
+	if _, err := h.svc.DeleteToken(rq.Context(), rq.actor, id); err != nil {
 		return err
 	}
 	h.log.Info("token revoked by site admin", "token_id", id, "admin", rq.actor.Login())

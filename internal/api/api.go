@@ -15,7 +15,6 @@ import (
 	"github.com/graph-gophers/graphql-go"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/gitrepo"
 	"github.com/gatehouse/gatehouse/internal/httpx"
@@ -39,15 +38,13 @@ const (
 // maxBody bounds request bodies; every accepted body is a small JSON object.
 const maxBody = 1 << 20
 
-// Config is what the API needs. Store, Auth, Authz, Service and
-// ExternalURL are required.
+// Config is what the API needs. Service and ExternalURL are required.
 type Config struct {
-	Store   gatehouse.Store
-	Keys    gatehouse.KeyStore
-	Auth    *auth.Authenticator
-	Authz   *authz.Authorizer
+	// Service is the application boundary: every credential, rule, read
+	// and change goes through it.
 	Service *service.Service
-	Repos   *gitrepo.Dir
+	// Repos reads the content of repositories the service authorized.
+	Repos *gitrepo.Dir
 	// ExternalURL is the absolute base URL, without a trailing slash;
 	// every URL in a response starts with it.
 	ExternalURL string
@@ -65,7 +62,7 @@ type Handler struct {
 	base    string // ExternalURL
 	apiBase string // ExternalURL + Prefix
 	host    string // host[:port] of ExternalURL, for ssh URLs
-	keys    service.Keys
+	svc     *service.Service
 	routes  []*route
 	mux     *http.ServeMux
 	limiter *limiter
@@ -86,7 +83,7 @@ func New(cfg Config) *Handler {
 		cfg:     cfg,
 		base:    base,
 		apiBase: base + Prefix,
-		keys:    service.Keys{Store: cfg.Keys, Now: cfg.Now},
+		svc:     cfg.Service,
 		log:     cfg.Log,
 		limiter: newLimiter(cfg.RateLimit, cfg.Now),
 	}
@@ -118,16 +115,11 @@ type request struct {
 	w     http.ResponseWriter
 	h     *Handler
 	route *route
-	actor *gatehouse.Actor // nil: anonymous
+	actor *gatehouse.Actor // never nil; anonymous callers have no User
 }
 
 // user returns the authenticated user or nil.
-func (rq *request) user() *gatehouse.User {
-	if rq.actor == nil {
-		return nil
-	}
-	return rq.actor.User
-}
+func (rq *request) user() *gatehouse.User { return rq.actor.User }
 
 // hasScope reports whether the caller's credential carries scope.
 func (rq *request) hasScope(scope string) bool { return authz.HasScope(rq.actor, scope) }
@@ -135,7 +127,7 @@ func (rq *request) hasScope(scope string) bool { return authz.HasScope(rq.actor,
 // Messages with exact texts clients match on.
 const (
 	msgRequiresAuth   = "Requires authentication"
-	msgBadCredentials = auth.BadCredentials
+	msgBadCredentials = "Bad credentials"
 	msgNotFound       = "Not Found"
 	msgAccessToken    = "Passing a token in the access_token query parameter is not supported. Send it in the Authorization header instead."
 	msgPlainHTTP      = "Credentials sent over plain HTTP are refused: they would cross the network readable by anyone. Use the https:// URL of this server."
@@ -173,19 +165,19 @@ func (h *Handler) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, msg, nil)
 		return
 	}
-	if actor != nil && actor.Token != nil {
+	if actor.Token != nil {
 		hd["X-Oauth-Scopes"] = []string{token.HeaderValue(actor.Token.Scopes)}
 		if !actor.Token.ExpiresAt.IsZero() {
 			hd["Github-Authentication-Token-Expiration"] = []string{actor.Token.ExpiresAt.UTC().Format("2006-01-02 15:04:05 MST")}
 		}
 	}
 	if rt.limit != "" && h.limiter != nil {
-		if !h.limiter.allow(hd, rt.limit, actor, h.cfg.Network.ClientIP(r)) {
-			writeError(w, http.StatusForbidden, h.limiter.exceededMessage(actor, h.cfg.Network.ClientIP(r)), nil)
+		if !h.limiter.allow(hd, rt.limit, actor, actor.IP) {
+			writeError(w, http.StatusForbidden, h.limiter.exceededMessage(actor, actor.IP), nil)
 			return
 		}
 	}
-	if rt.auth && actor == nil {
+	if rt.auth && actor.Anonymous() {
 		msg := msgRequiresAuth
 		if rt.pattern == GraphQLPath {
 			msg = msgGraphQLAuth
@@ -197,13 +189,11 @@ func (h *Handler) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 		writeError(w, rt.deny.status(), rt.deny.text(), nil)
 		return
 	}
-	if rt.siteAdmin && (actor == nil || !actor.User.SiteAdmin) {
-		writeError(w, http.StatusForbidden, msgSiteAdmin, nil)
-		return
-	}
-	if actor != nil {
-		// Changes made through the service name the caller in the audit log.
-		r = r.WithContext(service.WithOrigin(r.Context(), service.Origin{ActorID: actor.User.ID, IP: h.cfg.Network.ClientIP(r)}))
+	if rt.siteAdmin {
+		if err := authz.SiteAdmin(actor); err != nil {
+			writeError(w, http.StatusForbidden, msgSiteAdmin, nil)
+			return
+		}
 	}
 	rq := &request{Request: r, w: w, h: h, route: rt, actor: actor}
 	if err := rt.handle(rq); err != nil {
@@ -230,42 +220,28 @@ func hasAccessToken(raw string) bool {
 	return false
 }
 
-// authenticate reads the Authorization header. It returns the actor (nil
-// for anonymous), or a status and message when the request must stop.
+// authenticate turns the Authorization header into an actor through the
+// service (the anonymous actor when there is none). It returns a status
+// and message, in GitHub's words, when the request must stop.
 func (h *Handler) authenticate(r *http.Request) (*gatehouse.Actor, int, string) {
-	header := r.Header.Get("Authorization")
-	if header == "" {
-		return nil, 0, ""
-	}
-	ip := h.cfg.Network.ClientIP(r)
-	creds, err := httpx.ParseAuthorization(header)
+	cred, err := httpx.Credential(r, h.cfg.Network)
 	if err != nil {
 		return nil, http.StatusUnauthorized, msgBadCredentials
 	}
-	if creds.Kind == httpx.NoCredentials {
-		return nil, 0, ""
-	}
-	if !h.cfg.Network.CredentialsSafe(r) {
+	actor, err := h.svc.Authenticate(r.Context(), cred)
+	switch {
+	case err == nil:
+		httpx.SetLogin(r.Context(), actor.Login())
+		return actor, 0, ""
+	case errors.Is(err, service.ErrPlainHTTP):
 		return nil, http.StatusForbidden, msgPlainHTTP
-	}
-	if creds.Kind == httpx.PasswordCredential {
-		// Account passwords are not accepted on the API, and never checked:
-		// a refusal here guesses nothing, so it is not counted either.
+	case gatehouse.ErrorKind(err) == gatehouse.Unauthenticated:
 		return nil, http.StatusUnauthorized, msgBadCredentials
+	case gatehouse.ErrorKind(err) == gatehouse.Forbidden:
+		return nil, http.StatusForbidden, gatehouse.ErrorMessage(err)
 	}
-	actor, err := h.cfg.Auth.Token(r.Context(), creds.Token, ip)
-	if err != nil {
-		switch gatehouse.ErrorKind(err) {
-		case gatehouse.Unauthenticated:
-			return nil, http.StatusUnauthorized, msgBadCredentials
-		case gatehouse.Forbidden, gatehouse.Unavailable:
-			return nil, http.StatusForbidden, gatehouse.ErrorMessage(err)
-		}
-		h.log.Error("authentication failed", "err", err, "request_id", httpx.RequestID(r.Context()))
-		return nil, http.StatusInternalServerError, "Server Error"
-	}
-	httpx.SetLogin(r.Context(), actor.Login())
-	return actor, 0, ""
+	h.log.Error("authentication failed", "err", err, "request_id", httpx.RequestID(r.Context()))
+	return nil, http.StatusInternalServerError, "Server Error"
 }
 
 // docURL is the documentation_url of error bodies, as GitHub sends it.
@@ -352,15 +328,17 @@ func (h *Handler) fail(rq *request, err error) {
 		return
 	}
 	msg := gatehouse.ErrorMessage(err)
-	switch gatehouse.ErrorKind(err) {
+	kind := gatehouse.ErrorKind(err)
+	status := httpx.Status(kind)
+	switch kind {
 	case gatehouse.NotFound:
-		writeError(rq.w, http.StatusNotFound, msgNotFound, nil)
+		writeError(rq.w, status, msgNotFound, nil)
 		return
 	case gatehouse.Unauthenticated:
-		writeError(rq.w, http.StatusUnauthorized, msgRequiresAuth, nil)
+		writeError(rq.w, status, msgRequiresAuth, nil)
 		return
 	case gatehouse.Forbidden:
-		writeError(rq.w, http.StatusForbidden, msg, nil)
+		writeError(rq.w, status, msg, nil)
 		return
 	case gatehouse.Invalid:
 		field := ""
@@ -368,15 +346,15 @@ func (h *Handler) fail(rq *request, err error) {
 		if errors.As(err, &ge) {
 			field = ge.Field
 		}
-		writeError(rq.w, http.StatusUnprocessableEntity, "Validation Failed",
+		writeError(rq.w, status, "Validation Failed",
 			[]fieldError{{Resource: rq.route.resource, Field: field, Code: "custom", Message: msg}})
 		return
 	case gatehouse.Conflict:
-		writeError(rq.w, http.StatusUnprocessableEntity, "Validation Failed",
+		writeError(rq.w, status, "Validation Failed",
 			[]fieldError{{Resource: rq.route.resource, Code: "already_exists", Message: msg}})
 		return
 	case gatehouse.Unavailable:
-		writeError(rq.w, http.StatusServiceUnavailable, "Service Unavailable", nil)
+		writeError(rq.w, status, "Service Unavailable", nil)
 		return
 	}
 	id := httpx.RequestID(rq.Context())

@@ -14,13 +14,12 @@ import (
 // security log as a revocation by that admin, from the caller's address.
 func TestAdminRevokeAudited(t *testing.T) {
 	e := newEnv(t)
-	e.svc.Audit = e.store
 	ctx := context.Background()
-	admin, err := e.svc.CreateToken(ctx, service.NewToken{UserID: e.root.ID, Note: "admin", Scopes: []string{"site_admin"}, Expires: "never"})
+	admin, err := e.svc.CreateToken(ctx, system, service.NewToken{UserID: e.root.ID, Note: "admin", Scopes: []string{"site_admin"}, Expires: "never"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	victim, err := e.svc.CreateToken(ctx, service.NewToken{UserID: e.bob.ID, Note: "victim", Expires: "never"})
+	victim, err := e.svc.CreateToken(ctx, system, service.NewToken{UserID: e.bob.ID, Note: "victim", Expires: "never"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,15 +9,11 @@ import (
 // collaborators returns everyone with a role on repo: the owner first
 // (admin), then the explicit grants by login.
 func (h *Handler) collaborators(rq *request, repo *gatehouse.Repo) ([]collaborator, error) {
-	owner, err := h.cfg.Store.FindUserByID(rq.Context(), repo.OwnerID)
+	grants, err := h.svc.ListCollaborators(rq.Context(), rq.actor, repo)
 	if err != nil {
 		return nil, err
 	}
-	grants, err := h.cfg.Store.ListCollaborators(rq.Context(), repo.ID)
-	if err != nil {
-		return nil, err
-	}
-	out := []collaborator{h.collaborator(owner, gatehouse.PermAdmin)}
+	out := make([]collaborator, 0, len(grants))
 	for _, g := range grants {
 		out = append(out, h.collaborator(g.User, g.Permission))
 	}
@@ -45,15 +41,7 @@ func (h *Handler) handleCollaboratorList(rq *request) error {
 // findCollaborator returns the user's role on repo, PermNone when the
 // user exists but has none.
 func (h *Handler) findCollaborator(rq *request, repo *gatehouse.Repo) (*gatehouse.User, gatehouse.Permission, error) {
-	u, err := h.cfg.Store.FindUserByLogin(rq.Context(), rq.PathValue("username"))
-	if err != nil {
-		return nil, 0, err
-	}
-	if u.ID == repo.OwnerID {
-		return u, gatehouse.PermAdmin, nil
-	}
-	p, err := h.cfg.Store.Collaborator(rq.Context(), repo.ID, u.ID)
-	return u, p, err
+	return h.svc.CollaboratorRole(rq.Context(), rq.actor, repo, rq.PathValue("username"))
 }
 
 // handleCollaboratorCheck is GET /repos/{o}/{r}/collaborators/{u}: 204 for
@@ -113,7 +101,7 @@ func (h *Handler) handleCollaboratorPut(rq *request) error {
 			return validation("Collaborator", "permission", "invalid", "permission must be one of pull, triage, push, maintain, admin")
 		}
 	}
-	if _, err := h.cfg.Service.SetCollaborator(rq.Context(), repo, rq.PathValue("username"), p); err != nil {
+	if _, err := h.svc.SetCollaborator(rq.Context(), rq.actor, repo, rq.PathValue("username"), p); err != nil {
 		if gatehouse.IsKind(err, gatehouse.Invalid) {
 			return validation("Collaborator", "username", "custom", gatehouse.ErrorMessage(err))
 		}
@@ -128,7 +116,7 @@ func (h *Handler) handleCollaboratorDelete(rq *request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.cfg.Service.SetCollaborator(rq.Context(), repo, rq.PathValue("username"), gatehouse.PermNone); err != nil {
+	if _, err := h.svc.SetCollaborator(rq.Context(), rq.actor, repo, rq.PathValue("username"), gatehouse.PermNone); err != nil {
 		if gatehouse.IsKind(err, gatehouse.Invalid) {
 			return validation("Collaborator", "username", "custom", gatehouse.ErrorMessage(err))
 		}

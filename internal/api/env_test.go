@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/auth"
-	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/gitrepo"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/service"
@@ -34,9 +32,10 @@ type env struct {
 	h                *Handler
 	store            *sqldb.DB
 	svc              *service.Service
-	auth             *auth.Authenticator
+	repos            *gitrepo.Dir
 	alice, bob, root *gatehouse.User
 	logs             *syncBuffer
+	log              *slog.Logger
 	now              time.Time
 }
 
@@ -60,7 +59,18 @@ func (s *syncBuffer) String() string {
 
 type envOptions struct {
 	rate RateLimit
+	// privateMode makes anonymous callers sign in for everything.
+	privateMode bool
 }
+
+// discardMailer accepts every message and sends none: no test here reads
+// the service's e-mails.
+type discardMailer struct{}
+
+func (discardMailer) Send(context.Context, gatehouse.Message) error { return nil }
+
+// system is the actor the fixtures act as: the operator's command line.
+var system = gatehouse.SystemActor()
 
 func newEnv(tb testing.TB, opts ...envOptions) *env {
 	tb.Helper()
@@ -76,23 +86,21 @@ func newEnv(tb testing.TB, opts ...envOptions) *env {
 	}
 	tb.Cleanup(func() { st.Close() })
 	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	a := auth.New(st, auth.Config{}, log)
-	repos := &gitrepo.Dir{Root: filepath.Join(dir, "repositories")}
-	svc := &service.Service{Store: st, Repos: repos, Cache: a, Log: log}
-	e := &env{store: st, svc: svc, auth: a, logs: logs, now: now}
-	e.h = New(Config{
-		Store: st, Keys: st, Auth: a, Authz: &authz.Authorizer{Store: st}, Service: svc, Repos: repos,
-		ExternalURL: testBase, RateLimit: o.rate, Version: "1.2.3-test", Log: log,
-		Now: func() time.Time { return e.now },
-	})
+	e := &env{
+		store: st,
+		repos: &gitrepo.Dir{Root: filepath.Join(dir, "repositories")},
+		logs:  logs,
+		log:   slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		now:   time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC),
+	}
+	e.build(o)
+	svc := e.svc
 	for _, nu := range []service.NewUser{
 		{Login: "alice", Email: "alice@example.com", Name: "Alice Liddell"},
 		{Login: "bob", Email: "bob@example.com"},
 		{Login: "root", Email: "root@example.com", SiteAdmin: true},
 	} {
-		u, err := svc.CreateUser(ctx, nu)
+		u, err := svc.CreateUser(ctx, system, nu)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -108,6 +116,21 @@ func newEnv(tb testing.TB, opts ...envOptions) *env {
 	return e
 }
 
+// build (re)makes the service and the handler over e's store and
+// repositories, as a restart of the server with options o would.
+func (e *env) build(o envOptions) {
+	e.svc = service.MustNew(service.Config{
+		Store: e.store, Audit: e.store, Keys: e.store, Sessions: e.store, Reminders: e.store,
+		Repos: e.repos, Mailer: discardMailer{},
+		ExternalURL: testBase, PrivateMode: o.privateMode, Log: e.log,
+	})
+	e.h = New(Config{
+		Service: e.svc, Repos: e.repos,
+		ExternalURL: testBase, RateLimit: o.rate, Version: "1.2.3-test", Log: e.log,
+		Now: func() time.Time { return e.now },
+	})
+}
+
 // token issues a token for u with the given scopes (expires "never" unless
 // the note ends in "-expiring") and returns its secret.
 func (e *env) token(tb testing.TB, u *gatehouse.User, note string, scopes ...string) string {
@@ -116,7 +139,7 @@ func (e *env) token(tb testing.TB, u *gatehouse.User, note string, scopes ...str
 	if strings.HasSuffix(note, "-expiring") {
 		exp = "2030-01-02"
 	}
-	it, err := e.svc.CreateToken(context.Background(), service.NewToken{UserID: u.ID, Note: note, Scopes: scopes, Expires: exp})
+	it, err := e.svc.CreateToken(context.Background(), system, service.NewToken{UserID: u.ID, Note: note, Scopes: scopes, Expires: exp})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -126,7 +149,7 @@ func (e *env) token(tb testing.TB, u *gatehouse.User, note string, scopes ...str
 // repo creates a repository owned by u.
 func (e *env) repo(tb testing.TB, u *gatehouse.User, name string, private bool) *gatehouse.Repo {
 	tb.Helper()
-	r, err := e.svc.CreateRepo(context.Background(), service.NewRepo{Owner: u.Login, Name: name, Private: private, Description: "the " + name + " repository"})
+	r, err := e.svc.CreateRepo(context.Background(), system, service.NewRepo{Owner: u.Login, Name: name, Private: private, Description: "the " + name + " repository"})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -47,12 +47,12 @@ func TestGolden(t *testing.T) {
 	noScope := e.token(t, e.alice, "none")
 	admin := e.token(t, e.root, "admin", "site_admin")
 	bobTok := e.token(t, e.bob, "bob", "repo")
-	pub, err := e.svc.CreateRepoReadme(ctx, service.NewRepo{Owner: "alice", Name: "pub", Description: "A public place"}, true, e.alice)
+	pub, err := e.svc.CreateRepo(ctx, system, service.NewRepo{Owner: "alice", Name: "pub", Description: "A public place", Readme: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.repo(t, e.alice, "priv", true)
-	if _, err := e.svc.SetCollaborator(ctx, pub, "bob", gatehouse.PermWrite); err != nil {
+	if _, err := e.svc.SetCollaborator(ctx, system, pub, "bob", gatehouse.PermWrite); err != nil {
 		t.Fatal(err)
 	}
 	auth := func(tok string) string { return "token " + tok }

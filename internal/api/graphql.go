@@ -150,7 +150,7 @@ func (q *gqlRoot) Viewer(ctx context.Context) (*userResolver, error) {
 
 func (q *gqlRoot) User(ctx context.Context, args struct{ Login string }) (*userResolver, error) {
 	rq := requestFrom(ctx)
-	u, err := q.h.cfg.Store.FindUserByLogin(ctx, args.Login)
+	u, err := q.h.svc.FindUser(ctx, rq.actor, args.Login)
 	if err != nil {
 		if gatehouse.IsKind(err, gatehouse.NotFound) {
 			return nil, notFound(fmt.Sprintf("Could not resolve to a User with the login of '%s'.", args.Login))
@@ -165,7 +165,7 @@ func (q *gqlRoot) Repository(ctx context.Context, args struct {
 	FollowRenames bool
 }) (*repoResolver, error) {
 	rq := requestFrom(ctx)
-	repo, perm, err := q.h.cfg.Authz.Repo(ctx, rq.actor, args.Owner, args.Name, authz.Read)
+	repo, perm, err := q.h.svc.Repo(ctx, rq.actor, args.Owner, args.Name, authz.Read)
 	if err != nil {
 		switch gatehouse.ErrorKind(err) {
 		case gatehouse.NotFound, gatehouse.Unauthenticated, gatehouse.Forbidden:
@@ -209,15 +209,6 @@ func (q *gqlRoot) CreateRepository(ctx context.Context, args struct{ Input creat
 	default:
 		return nil, &gqlError{"UNPROCESSABLE", "Internal visibility needs organizations, which this server does not have."}
 	}
-	need := "public_repo"
-	if private {
-		need = "repo"
-	}
-	if !rq.hasScope(need) {
-		return nil, &gqlError{"INSUFFICIENT_SCOPES", fmt.Sprintf(
-			"Your token has not been granted the required scopes to execute this query. The 'createRepository' field requires one of the following scopes: ['%s'], but your token has only been granted the: [%s] scopes. Please modify your token's scopes at: %s/settings/tokens.",
-			need, quotedScopes(rq.actor), q.h.base)}
-	}
 	if in.OwnerID != nil {
 		if id, ok := parseNodeID("User", string(*in.OwnerID)); !ok || id != u.ID {
 			return nil, notFound(fmt.Sprintf("Could not resolve to a node with the global id of '%s'", string(*in.OwnerID)))
@@ -233,9 +224,20 @@ func (q *gqlRoot) CreateRepository(ctx context.Context, args struct{ Input creat
 	if in.Description != nil {
 		desc = *in.Description
 	}
-	repo, err := q.h.cfg.Service.CreateRepo(ctx, service.NewRepo{Owner: u.Login, Name: in.Name, Description: desc, Private: private})
+	repo, err := q.h.svc.CreateRepo(ctx, rq.actor, service.NewRepo{Owner: u.Login, Name: in.Name, Description: desc, Private: private})
 	if err != nil {
 		switch gatehouse.ErrorKind(err) {
+		case gatehouse.Forbidden:
+			if msg := gatehouse.ErrorMessage(err); msg != authz.MsgPrivateScope && msg != authz.MsgPublicScope {
+				return nil, &gqlError{"FORBIDDEN", msg}
+			}
+			need := "public_repo"
+			if private {
+				need = "repo"
+			}
+			return nil, &gqlError{"INSUFFICIENT_SCOPES", fmt.Sprintf(
+				"Your token has not been granted the required scopes to execute this query. The 'createRepository' field requires one of the following scopes: ['%s'], but your token has only been granted the: [%s] scopes. Please modify your token's scopes at: %s/settings/tokens.",
+				need, quotedScopes(rq.actor), q.h.base)}
 		case gatehouse.Conflict:
 			return nil, &gqlError{"UNPROCESSABLE", "Name already exists on this account"}
 		case gatehouse.Invalid:
@@ -352,7 +354,7 @@ func (h *Handler) repoResolver(ctx context.Context, rq *request, repo *gatehouse
 	owner := rq.user()
 	if owner == nil || owner.ID != repo.OwnerID {
 		var err error
-		if owner, err = h.cfg.Store.FindUserByID(ctx, repo.OwnerID); err != nil {
+		if owner, err = h.svc.UserByID(ctx, rq.actor, repo.OwnerID); err != nil {
 			return nil, err
 		}
 	}

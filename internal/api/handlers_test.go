@@ -70,11 +70,9 @@ func TestCredentialRefusals(t *testing.T) {
 	e.h.ServeHTTP(rw, req)
 	expectError(t, rw, http.StatusForbidden, msgPlainHTTP)
 	// A suspended user's token stops working.
-	e.alice.Suspended = true
-	if err := e.store.UpdateUser(context.Background(), e.alice); err != nil {
+	if _, err := e.svc.SetSuspended(context.Background(), system, e.alice.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	e.auth.Forget(0, e.alice.ID)
 	w = e.do(t, "GET", Prefix+"/user", "token "+tok, nil)
 	expectError(t, w, http.StatusForbidden, "This account is suspended.")
 }
@@ -141,7 +139,7 @@ func TestUserReposVisibility(t *testing.T) {
 	e.repo(t, e.alice, "open", false)
 	e.repo(t, e.alice, "secret", true)
 	shared := e.repo(t, e.bob, "shared", true)
-	if _, err := e.svc.SetCollaborator(context.Background(), shared, "alice", gatehouse.PermRead); err != nil {
+	if _, err := e.svc.SetCollaborator(context.Background(), system, shared, "alice", gatehouse.PermRead); err != nil {
 		t.Fatal(err)
 	}
 	list := func(tok, query string) []string {
@@ -206,7 +204,7 @@ func TestRepoLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entries, err := e.svc.Repos.Tree(context.Background(), repo.ID, "main")
+	entries, err := e.repos.Tree(context.Background(), repo.ID, "main")
 	if err != nil || len(entries) != 1 || entries[0].Name != "README.md" {
 		t.Fatalf("auto_init tree: %v %v", entries, err)
 	}
@@ -261,7 +259,7 @@ func TestRepoLifecycle(t *testing.T) {
 	if w.Code != http.StatusNoContent || w.Body.Len() != 0 {
 		t.Fatalf("DELETE: %d %s", w.Code, w.Body)
 	}
-	if _, err := os.Stat(e.svc.Repos.Path(repo.ID)); !os.IsNotExist(err) {
+	if _, err := os.Stat(e.repos.Path(repo.ID)); !os.IsNotExist(err) {
 		t.Errorf("repository directory still there: %v", err)
 	}
 	w = e.do(t, "GET", Prefix+"/repos/alice/v", "token "+full, nil)
@@ -312,7 +310,7 @@ func TestKeys(t *testing.T) {
 func TestAdminTokens(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	admin, err := e.svc.CreateToken(ctx, service.NewToken{UserID: e.root.ID, Note: "admin", Scopes: []string{"site_admin"}, Expires: "never"})
+	admin, err := e.svc.CreateToken(ctx, system, service.NewToken{UserID: e.root.ID, Note: "admin", Scopes: []string{"site_admin"}, Expires: "never"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +514,7 @@ func TestGraphQLEmptyRepositoryRef(t *testing.T) {
 	e := newEnv(t)
 	tok := e.token(t, e.alice, "t", "repo")
 	e.repo(t, e.alice, "empty", false)
-	if _, err := e.svc.CreateRepoReadme(context.Background(), service.NewRepo{Owner: "alice", Name: "full"}, true, e.alice); err != nil {
+	if _, err := e.svc.CreateRepo(context.Background(), system, service.NewRepo{Owner: "alice", Name: "full", Readme: true}); err != nil {
 		t.Fatal(err)
 	}
 	q := `query($n:String!){repository(owner:"alice",name:$n){defaultBranchRef{name} viewerPermission isPrivate visibility nameWithOwner}}`
@@ -554,7 +552,7 @@ func TestPrivateMode(t *testing.T) {
 	if w := e.do(t, "GET", Prefix+"/repos/alice/open", "", nil); w.Code != 200 {
 		t.Fatalf("public repository, anonymous: %d", w.Code)
 	}
-	e.h.cfg.Authz.PrivateMode = true
+	e.build(envOptions{privateMode: true})
 	expectError(t, e.do(t, "GET", Prefix+"/repos/alice/open", "", nil), http.StatusUnauthorized, msgRequiresAuth)
 	tok := e.token(t, e.bob, "b", "repo")
 	if w := e.do(t, "GET", Prefix+"/repos/alice/open", "token "+tok, nil); w.Code != 200 {

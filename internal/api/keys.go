@@ -17,12 +17,9 @@ func (rq *request) idParam(name string) (int64, error) {
 
 // handleKeyList is GET /user/keys.
 func (h *Handler) handleKeyList(rq *request) error {
-	if h.cfg.Keys == nil {
-		return errNotFound
-	}
 	uid := rq.user().ID
 	keys, err := listPage(rq, func(p gatehouse.Page) ([]*gatehouse.Key, error) {
-		return h.cfg.Keys.ListKeys(rq.Context(), uid, p)
+		return h.svc.ListKeys(rq.Context(), rq.actor, uid, p)
 	})
 	if err != nil {
 		return err
@@ -36,28 +33,19 @@ func (h *Handler) handleKeyList(rq *request) error {
 
 // handleKeyGet is GET /user/keys/{id}; another user's key is not found.
 func (h *Handler) handleKeyGet(rq *request) error {
-	if h.cfg.Keys == nil {
-		return errNotFound
-	}
 	id, err := rq.idParam("id")
 	if err != nil {
 		return err
 	}
-	k, err := h.cfg.Keys.FindKey(rq.Context(), id)
+	k, err := h.svc.FindKey(rq.Context(), rq.actor, id)
 	if err != nil {
 		return err
-	}
-	if k.UserID != rq.user().ID {
-		return errNotFound
 	}
 	return rq.json(http.StatusOK, h.key(k))
 }
 
 // handleKeyCreate is POST /user/keys {title, key}: 201.
 func (h *Handler) handleKeyCreate(rq *request) error {
-	if h.cfg.Keys == nil {
-		return errNotFound
-	}
 	var in struct {
 		Title string `json:"title"`
 		Key   string `json:"key"`
@@ -68,7 +56,7 @@ func (h *Handler) handleKeyCreate(rq *request) error {
 	if in.Key == "" {
 		return validation("PublicKey", "key", "missing_field", "")
 	}
-	k, err := h.keys.Create(rq.Context(), rq.user().ID, in.Title, in.Key)
+	k, err := h.svc.CreateKey(rq.Context(), rq.actor, rq.user().ID, in.Title, in.Key)
 	if err != nil {
 		switch gatehouse.ErrorKind(err) {
 		case gatehouse.Invalid:
@@ -83,14 +71,11 @@ func (h *Handler) handleKeyCreate(rq *request) error {
 
 // handleKeyDelete is DELETE /user/keys/{id}: 204.
 func (h *Handler) handleKeyDelete(rq *request) error {
-	if h.cfg.Keys == nil {
-		return errNotFound
-	}
 	id, err := rq.idParam("id")
 	if err != nil {
 		return err
 	}
-	if err := h.keys.Delete(rq.Context(), rq.user().ID, id); err != nil {
+	if err := h.svc.DeleteKey(rq.Context(), rq.actor, id); err != nil {
 		return err
 	}
 	return rq.noContent()
@@ -99,15 +84,12 @@ func (h *Handler) handleKeyDelete(rq *request) error {
 // handleUserKeysPublic is GET /users/{username}/keys: public keys are
 // public, as on GitHub.
 func (h *Handler) handleUserKeysPublic(rq *request) error {
-	if h.cfg.Keys == nil {
-		return errNotFound
-	}
-	u, err := h.cfg.Store.FindUserByLogin(rq.Context(), rq.PathValue("username"))
+	u, err := h.svc.FindUser(rq.Context(), rq.actor, rq.PathValue("username"))
 	if err != nil {
 		return err
 	}
 	keys, err := listPage(rq, func(p gatehouse.Page) ([]*gatehouse.Key, error) {
-		return h.cfg.Keys.ListKeys(rq.Context(), u.ID, p)
+		return h.svc.ListKeys(rq.Context(), rq.actor, u.ID, p)
 	})
 	if err != nil {
 		return err

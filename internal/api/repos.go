@@ -83,24 +83,26 @@ func (h *Handler) handleRepoCreate(rq *request) error {
 		return err
 	}
 	private := priv != nil && *priv
-	if private && !rq.hasScope("repo") {
-		return gatehouse.E("create repository", gatehouse.Forbidden, `Creating a private repository needs the "repo" scope; this token has only "public_repo".`)
-	}
 	desc := ""
 	if in.Description != nil {
 		desc = *in.Description
 	}
 	u := rq.user()
-	repo, err := h.cfg.Service.CreateRepoReadme(rq.Context(), service.NewRepo{
-		Owner: u.Login, Name: *in.Name, Description: desc, Private: private,
-	}, in.AutoInit, u)
+	repo, err := h.svc.CreateRepo(rq.Context(), rq.actor, service.NewRepo{
+		Owner: u.Login, Name: *in.Name, Description: desc, Private: private, Readme: in.AutoInit,
+	})
 	if err != nil {
 		switch gatehouse.ErrorKind(err) {
 		case gatehouse.Conflict:
 			return &invalid{message: "Repository creation failed.", errs: []fieldError{{
 				Resource: "Repository", Code: "custom", Field: "name", Message: "name already exists on this account"}}}
 		case gatehouse.Invalid:
-			return validation("Repository", "name", "invalid", gatehouse.ErrorMessage(err))
+			field := "name"
+			var ge *gatehouse.Error
+			if errors.As(err, &ge) && ge.Field != "" {
+				field = ge.Field
+			}
+			return validation("Repository", field, "invalid", gatehouse.ErrorMessage(err))
 		}
 		if repo == nil {
 			return err
@@ -125,7 +127,7 @@ func (h *Handler) writeRepo(rq *request, status int, repo *gatehouse.Repo, perm 
 	owner := rq.user()
 	if owner == nil || owner.ID != repo.OwnerID {
 		var err error
-		if owner, err = h.cfg.Store.FindUserByID(rq.Context(), repo.OwnerID); err != nil {
+		if owner, err = h.svc.UserByID(rq.Context(), rq.actor, repo.OwnerID); err != nil {
 			return err
 		}
 	}
@@ -153,7 +155,7 @@ func (h *Handler) handleRepoPatch(rq *request) error {
 	if err != nil {
 		return err
 	}
-	err = h.cfg.Service.UpdateRepo(rq.Context(), repo, service.RepoChange{
+	err = h.svc.UpdateRepo(rq.Context(), rq.actor, repo, service.RepoChange{
 		Description: in.Description, Private: priv, DefaultBranch: in.DefaultBranch,
 	})
 	if err != nil {
@@ -169,7 +171,7 @@ func (h *Handler) handleRepoDelete(rq *request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.cfg.Service.DeleteRepo(rq.Context(), repo); err != nil {
+	if err := h.svc.DeleteRepo(rq.Context(), rq.actor, repo); err != nil {
 		return err
 	}
 	return rq.noContent()

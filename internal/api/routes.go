@@ -168,35 +168,33 @@ func withAncestors(scope string) []string {
 // route's scopes.
 func (rt *route) scopeGranted(actor *gatehouse.Actor) bool {
 	for _, s := range rt.scopes {
-		if authz.HasScope(actor, s) {
+		if actor.User != nil && authz.HasScope(actor, s) {
 			return true
 		}
 	}
 	return false
 }
 
-// repo loads the route's repository through the one authorization
-// function, with the action the route table declares. Failures come back
-// as errors the pipeline maps to GitHub's answers: 401 for an anonymous
-// caller who must sign in, 404 for what the caller may not see, 403 for
-// what it may see but not change.
+// repo loads the route's repository through the service's one
+// authorization decision, with the action the route table declares.
+// Failures come back as errors the pipeline maps to GitHub's answers: 404
+// for what the caller may not see (anonymous callers included, so that
+// private names do not leak; git answers 401 instead, to make git ask for
+// credentials), 401 for anonymous callers of an instance in private mode,
+// 403 for what the caller may see but not change.
 func (rq *request) repo() (*gatehouse.Repo, gatehouse.Permission, error) {
 	if !rq.route.repo {
 		panic("api: route " + rq.route.pattern + " is not declared as a repository route")
 	}
 	owner, name := rq.PathValue("owner"), rq.PathValue("repo")
 	name = strings.TrimSuffix(name, ".git")
-	repo, perm, err := rq.h.cfg.Authz.Repo(rq.Context(), rq.actor, owner, name, rq.route.action)
+	repo, perm, err := rq.h.svc.Repo(rq.Context(), rq.actor, owner, name, rq.route.action)
 	if err != nil {
 		switch gatehouse.ErrorKind(err) {
 		case gatehouse.NotFound:
 			return nil, 0, errNotFound
 		case gatehouse.Unauthenticated:
-			// An anonymous caller asked for something it may not see.
-			// Unless the whole instance is private, that is a 404 as for
-			// anyone else, so that private names do not leak (git answers
-			// 401 instead, to make git ask for credentials).
-			if rq.h.cfg.Authz.PrivateMode {
+			if rq.h.svc.PrivateMode() {
 				return nil, 0, gatehouse.E("authorize", gatehouse.Unauthenticated, msgRequiresAuth)
 			}
 			return nil, 0, errNotFound

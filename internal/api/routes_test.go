@@ -33,24 +33,23 @@ func newWalkFixture(t *testing.T) *walkFixture {
 	t.Helper()
 	e := newEnv(t)
 	ctx := context.Background()
-	pub, err := e.svc.CreateRepoReadme(ctx, service.NewRepo{Owner: "alice", Name: "pub"}, true, e.alice)
+	pub, err := e.svc.CreateRepo(ctx, system, service.NewRepo{Owner: "alice", Name: "pub", Readme: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.SetCollaborator(ctx, pub, "bob", gatehouse.PermWrite); err != nil {
+	if _, err := e.svc.SetCollaborator(ctx, system, pub, "bob", gatehouse.PermWrite); err != nil {
 		t.Fatal(err)
 	}
 	e.repo(t, e.alice, "priv", true)
-	keys := service.Keys{Store: e.store}
-	ak, err := keys.Create(ctx, e.alice.ID, "laptop", testKey)
+	ak, err := e.svc.CreateKey(ctx, system, e.alice.ID, "laptop", testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bk, err := keys.Create(ctx, e.bob.ID, "desk", testKey2)
+	bk, err := e.svc.CreateKey(ctx, system, e.bob.ID, "desk", testKey2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	it, err := e.svc.CreateToken(ctx, service.NewToken{UserID: e.bob.ID, Note: "victim", Expires: "never"})
+	it, err := e.svc.CreateToken(ctx, system, service.NewToken{UserID: e.bob.ID, Note: "victim", Expires: "never"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +127,7 @@ func (f *walkFixture) deadTokens(t *testing.T) map[string]string {
 		Hash: token.Hash(expired), LastEight: token.LastEight(expired), ExpiresAt: time.Now().Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	deleted, err := f.svc.CreateToken(ctx, service.NewToken{UserID: f.alice.ID, Note: "deleted", Scopes: allScopes(), Expires: "never"})
+	deleted, err := f.svc.CreateToken(ctx, system, service.NewToken{UserID: f.alice.ID, Note: "deleted", Scopes: allScopes(), Expires: "never"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +136,7 @@ func (f *walkFixture) deadTokens(t *testing.T) map[string]string {
 	if w := f.do(t, "GET", Prefix+"/user", "token "+deleted.Secret, nil); w.Code != http.StatusOK {
 		t.Fatalf("fresh token refused: %d", w.Code)
 	}
-	if err := f.svc.DeleteToken(ctx, deleted.Token.ID); err != nil {
+	if _, err := f.svc.DeleteToken(ctx, system, deleted.Token.ID); err != nil {
 		t.Fatal(err)
 	}
 	unknown, _ := token.Generate(token.DefaultPrefix)

@@ -37,7 +37,7 @@ func (h *Handler) handleUserPatch(rq *request) error {
 	if in.Name != nil {
 		name = *in.Name
 	}
-	nu, err := h.cfg.Service.UpdateProfile(rq.Context(), u.ID, name, u.Email, u.Locale)
+	nu, err := h.svc.UpdateProfile(rq.Context(), rq.actor, u.ID, name, u.Email, u.Locale)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func (h *Handler) handleUserEmails(rq *request) error {
 
 // handleUserShow is GET /users/{username}.
 func (h *Handler) handleUserShow(rq *request) error {
-	u, err := h.cfg.Store.FindUserByLogin(rq.Context(), rq.PathValue("username"))
+	u, err := h.svc.FindUser(rq.Context(), rq.actor, rq.PathValue("username"))
 	if err != nil {
 		return err
 	}
@@ -84,17 +84,12 @@ func (h *Handler) handleOrgShow(rq *request) error {
 func (h *Handler) handleUserRepos(rq *request) error {
 	u := rq.user()
 	q := rq.URL.Query()
-	f := gatehouse.RepoFilter{Member: u.ID}
 	vis, typ, aff := q.Get("visibility"), q.Get("type"), q.Get("affiliation")
-	if typ == "owner" || aff == "owner" {
-		f = gatehouse.RepoFilter{OwnerID: u.ID}
-	}
-	if vis == "public" || typ == "public" || !rq.hasScope("repo") {
-		f.PublicOnly = true
-	}
+	owned := typ == "owner" || aff == "owner"
+	publicOnly := vis == "public" || typ == "public"
 	privateOnly := vis == "private" || typ == "private"
 	repos, err := listPage(rq, func(p gatehouse.Page) ([]*gatehouse.Repo, error) {
-		return h.cfg.Store.ListRepos(rq.Context(), f, p)
+		return h.svc.ListOwnRepos(rq.Context(), rq.actor, owned, publicOnly, p)
 	})
 	if err != nil {
 		return err
@@ -114,12 +109,12 @@ func (h *Handler) handleUserRepos(rq *request) error {
 // handleUserReposPublic is GET /users/{username}/repos: public
 // repositories only, whoever asks.
 func (h *Handler) handleUserReposPublic(rq *request) error {
-	owner, err := h.cfg.Store.FindUserByLogin(rq.Context(), rq.PathValue("username"))
+	owner, err := h.svc.FindUser(rq.Context(), rq.actor, rq.PathValue("username"))
 	if err != nil {
 		return err
 	}
 	repos, err := listPage(rq, func(p gatehouse.Page) ([]*gatehouse.Repo, error) {
-		return h.cfg.Store.ListRepos(rq.Context(), gatehouse.RepoFilter{OwnerID: owner.ID, PublicOnly: true}, p)
+		return h.svc.ListRepos(rq.Context(), rq.actor, owner, true, p)
 	})
 	if err != nil {
 		return err
@@ -139,12 +134,12 @@ func (h *Handler) writeRepos(rq *request, repos []*gatehouse.Repo) error {
 		owner := owners[r.OwnerID]
 		if owner == nil {
 			var err error
-			if owner, err = h.cfg.Store.FindUserByID(rq.Context(), r.OwnerID); err != nil {
+			if owner, err = h.svc.UserByID(rq.Context(), rq.actor, r.OwnerID); err != nil {
 				return err
 			}
 			owners[r.OwnerID] = owner
 		}
-		perm, err := h.cfg.Authz.Permission(rq.Context(), rq.actor, r)
+		perm, err := h.svc.Role(rq.Context(), rq.actor, r)
 		if err != nil {
 			return err
 		}

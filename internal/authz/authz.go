@@ -1,10 +1,23 @@
-// Package authz is the one place that decides whether an actor may do
-// something to a repository. The git transport, the REST API and the web UI
-// all call Repo; none of them has a rule of its own.
+// Package authz holds every rule of who may do what, as pure functions of
+// an actor and the resources involved. Nothing here reads a store: the
+// service loads what a rule needs, asks the rule, and acts on the answer,
+// for every transport alike (git over HTTPS, the REST and GraphQL API, the
+// web UI and the command line). A rule denies by default and answers with
+// an error whose kind the transports turn into their own wording:
+//
+//   - Unauthenticated: an anonymous caller must sign in first;
+//   - NotFound: the caller may not know the thing exists;
+//   - Forbidden: the caller may see it but not do this;
+//   - Invalid: the request itself is not allowed (the owner as a
+//     collaborator of their own repository).
+//
+// The system actor (the operator's command line, background jobs) passes
+// every rule; a site admin gains nothing implicitly on other people's
+// repositories, so an ordinary token of an admin does not open every
+// private repository of the instance.
 package authz
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/gatehouse/gatehouse"
@@ -31,91 +44,114 @@ func (a Action) String() string {
 	return "read"
 }
 
-// Authorizer looks up what it needs and applies Decide.
-type Authorizer struct {
-	Store gatehouse.Store
-	// PrivateMode refuses anonymous reads of public repositories.
-	PrivateMode bool
+// Messages of refusals that callers see.
+const (
+	MsgRepoNotFound   = "Repository not found."
+	MsgAuthRequired   = "Authentication required."
+	MsgSuspended      = "This account is suspended."
+	MsgSiteAdmin      = "Must be a site administrator, using a personal access token with the site_admin scope."
+	MsgOwnerIsCollab  = "Repository owner cannot be a collaborator"
+	MsgTokenInUse     = "The personal access token used for this request cannot be deleted with itself."
+	MsgPrivateScope   = `Creating a private repository needs the "repo" scope; this token has only "public_repo".`
+	MsgPublicScope    = `Creating a repository needs the "public_repo" or "repo" scope.`
+	MsgCreateForOther = "You can only create repositories for your own account."
+	MsgSelfSuspend    = "you cannot suspend your own account"
+	MsgSelfDemote     = "you cannot remove your own site admin role"
+)
+
+func unauthenticated(op string) error {
+	return gatehouse.E(op, gatehouse.Unauthenticated, MsgAuthRequired)
 }
 
-// Repo finds owner/name and decides whether actor may perform action on it.
-// It returns the repository and the actor's effective permission when
-// allowed. Errors: Unauthenticated (anonymous caller and the repository is
-// private, missing, or the action needs an account), NotFound (signed-in
-// caller who may not see it, or it does not exist), Forbidden (may see it
-// but not do this), Internal.
-func (a *Authorizer) Repo(ctx context.Context, actor *gatehouse.Actor, owner, name string, action Action) (*gatehouse.Repo, gatehouse.Permission, error) {
-	repo, err := a.Store.FindRepo(ctx, owner, name)
-	if err != nil && !gatehouse.IsKind(err, gatehouse.NotFound) {
-		return nil, gatehouse.PermNone, err
+func notFound(op, msg string) error { return gatehouse.E(op, gatehouse.NotFound, msg) }
+
+func forbidden(op, msg string) error { return gatehouse.E(op, gatehouse.Forbidden, msg) }
+
+// signedIn refuses anonymous callers and suspended users. The system
+// passes.
+func signedIn(op string, actor *gatehouse.Actor) error {
+	switch {
+	case actor.IsSystem():
+		return nil
+	case actor.Anonymous() || actor.User == nil:
+		return unauthenticated(op)
+	case actor.User.Suspended:
+		return forbidden(op, MsgSuspended)
 	}
-	if err != nil {
-		repo = nil
-	}
-	perm := gatehouse.PermNone
-	if repo != nil {
-		if perm, err = a.Permission(ctx, actor, repo); err != nil {
-			return nil, gatehouse.PermNone, err
-		}
-	}
-	if err := Decide(actor, repo, perm, action, a.PrivateMode); err != nil {
-		return nil, gatehouse.PermNone, err
-	}
-	return repo, perm, nil
+	return nil
 }
 
-// Permission returns the role the actor's user holds on repo, ignoring
-// token scopes: admin for the owner, the explicit grant for collaborators,
-// read for anyone else on a public repository. Being a site admin grants
-// nothing here: an ordinary token of an admin must not open every private
-// repository of the instance.
-func (a *Authorizer) Permission(ctx context.Context, actor *gatehouse.Actor, repo *gatehouse.Repo) (gatehouse.Permission, error) {
-	if actor == nil || actor.User == nil {
+// HasScope reports whether the actor's credential carries scope (or a
+// scope that implies it). Browser sessions and the system carry every
+// scope; anonymous callers none.
+func HasScope(actor *gatehouse.Actor, scope string) bool {
+	switch {
+	case actor.IsSystem():
+		return true
+	case actor.Anonymous() || actor.User == nil:
+		return false
+	case actor.Token == nil:
+		return true
+	}
+	return token.Has(actor.Token.Scopes, scope)
+}
+
+// Role returns the role the actor holds on repo, ignoring token scopes:
+// admin for the owner (and the system), the explicit grant for a
+// collaborator, read for anyone else on a public repository. grant is the
+// actor's explicit collaborator grant, which the caller looked up.
+func Role(actor *gatehouse.Actor, repo *gatehouse.Repo, grant gatehouse.Permission) gatehouse.Permission {
+	switch {
+	case actor.IsSystem():
+		return gatehouse.PermAdmin
+	case actor.Anonymous() || actor.User == nil:
 		if repo.Private {
-			return gatehouse.PermNone, nil
+			return gatehouse.PermNone
 		}
-		return gatehouse.PermRead, nil
+		return gatehouse.PermRead
+	case actor.User.ID == repo.OwnerID:
+		return gatehouse.PermAdmin
 	}
-	u := actor.User
-	if u.ID == repo.OwnerID {
-		return gatehouse.PermAdmin, nil
+	if grant == gatehouse.PermNone && !repo.Private {
+		return gatehouse.PermRead
 	}
-	p, err := a.Store.Collaborator(ctx, repo.ID, u.ID)
-	if err != nil {
-		return gatehouse.PermNone, fmt.Errorf("collaborator permission: %w", err)
-	}
-	if p == gatehouse.PermNone && !repo.Private {
-		p = gatehouse.PermRead
-	}
-	return p, nil
+	return grant
 }
 
-const notFoundMsg = "Repository not found."
-
-// Decide is the pure rule. repo is nil when it does not exist; perm is the
-// actor's role on it (see Permission).
+// Repo decides whether actor may perform action on repo. repo is nil when
+// it does not exist; role is the actor's role on it (see Role).
 //
-//   - Anonymous callers may read public repositories (unless private mode
-//     is on); for anything else they are asked to authenticate, whether the
-//     repository exists or not, so that nothing leaks.
+//   - Anonymous callers may read public repositories (unless the instance
+//     is in private mode); for anything else they are asked to
+//     authenticate, whether the repository exists or not, so that nothing
+//     leaks.
 //   - A signed-in caller who cannot see a private repository — no role on
 //     it, or a token without the repo scope — is told it does not exist.
 //   - Writing needs the repo scope (private) or public_repo (public, which
-//     repo implies) and a write role; administering needs the repo scope and
-//     the admin role. A browser session carries every scope.
-func Decide(actor *gatehouse.Actor, repo *gatehouse.Repo, perm gatehouse.Permission, action Action, privateMode bool) error {
+//     repo implies) and a write role; administering needs the repo scope
+//     and the admin role. A browser session carries every scope.
+func Repo(actor *gatehouse.Actor, repo *gatehouse.Repo, role gatehouse.Permission, action Action, privateMode bool) error {
 	const op = "authorize"
-	if actor == nil || actor.User == nil {
+	if actor.IsSystem() {
+		if repo == nil {
+			return notFound(op, MsgRepoNotFound)
+		}
+		return nil
+	}
+	if actor.Anonymous() || actor.User == nil {
 		if repo != nil && !repo.Private && !privateMode && action == Read {
 			return nil
 		}
-		return gatehouse.E(op, gatehouse.Unauthenticated, "Authentication required.")
+		return unauthenticated(op)
+	}
+	if actor.User.Suspended {
+		return forbidden(op, MsgSuspended)
 	}
 	if repo == nil {
-		return gatehouse.E(op, gatehouse.NotFound, notFoundMsg)
+		return notFound(op, MsgRepoNotFound)
 	}
-	if repo.Private && (perm < gatehouse.PermRead || !hasScope(actor, "repo")) {
-		return gatehouse.E(op, gatehouse.NotFound, notFoundMsg)
+	if repo.Private && (role < gatehouse.PermRead || !HasScope(actor, "repo")) {
+		return notFound(op, MsgRepoNotFound)
 	}
 	if action == Read {
 		return nil
@@ -125,30 +161,235 @@ func Decide(actor *gatehouse.Actor, repo *gatehouse.Repo, perm gatehouse.Permiss
 	if repo.Private || action == Admin {
 		need = "repo"
 	}
-	if !hasScope(actor, need) {
-		return &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden,
-			Msg: denied + fmt.Sprintf(" The personal access token needs the %q scope.", need)}
+	if !HasScope(actor, need) {
+		return forbidden(op, denied+fmt.Sprintf(" The personal access token needs the %q scope.", need))
 	}
 	want := gatehouse.PermWrite
 	if action == Admin {
 		want = gatehouse.PermAdmin
 	}
-	if perm < want {
-		return gatehouse.E(op, gatehouse.Forbidden, denied)
+	if role < want {
+		return forbidden(op, denied)
 	}
 	return nil
 }
 
-// hasScope reports whether the actor's credential carries scope. Browser
-// sessions (no token) carry every scope.
-func hasScope(actor *gatehouse.Actor, scope string) bool {
-	if actor.Token == nil {
-		return true
+// SeeUsers decides whether the actor may look at profiles and listings at
+// all: everyone may, except anonymous callers of an instance in private
+// mode, who must sign in.
+func SeeUsers(actor *gatehouse.Actor, privateMode bool) error {
+	if actor.Anonymous() {
+		if privateMode {
+			return unauthenticated("view")
+		}
+		return nil
 	}
-	return token.Has(actor.Token.Scopes, scope)
+	return signedIn("view", actor)
 }
 
-// HasScope is hasScope for other packages (the API's route table).
-func HasScope(actor *gatehouse.Actor, scope string) bool {
-	return actor != nil && actor.User != nil && hasScope(actor, scope)
+// ListRepos returns the filter that keeps, of owner's repositories, those
+// the actor may see: every one for the owner and the system; public ones
+// plus private ones the actor collaborates on for other users (site admins
+// included); public ones for anonymous callers and for tokens without the
+// repo scope. In private mode anonymous callers see nothing.
+func ListRepos(actor *gatehouse.Actor, owner *gatehouse.User, privateMode bool) (gatehouse.RepoFilter, error) {
+	f := gatehouse.RepoFilter{OwnerID: owner.ID}
+	if err := SeeUsers(actor, privateMode); err != nil {
+		return f, err
+	}
+	switch {
+	case actor.IsSystem():
+	case actor.Anonymous() || !HasScope(actor, "repo"):
+		f.PublicOnly = true
+	case actor.User.ID != owner.ID:
+		f.VisibleTo = actor.User.ID
+	}
+	return f, nil
+}
+
+// ListOwnRepos returns the filter of the repositories the actor owns or
+// collaborates on (the dashboard, GET /user/repos); ownedOnly narrows it
+// to those it owns. Private ones need the repo scope.
+func ListOwnRepos(actor *gatehouse.Actor, ownedOnly bool) (gatehouse.RepoFilter, error) {
+	if err := signedIn("list repositories", actor); err != nil {
+		return gatehouse.RepoFilter{}, err
+	}
+	if actor.IsSystem() || actor.User == nil {
+		return gatehouse.RepoFilter{}, forbidden("list repositories", "the system has no repositories of its own")
+	}
+	f := gatehouse.RepoFilter{Member: actor.User.ID}
+	if ownedOnly {
+		f = gatehouse.RepoFilter{OwnerID: actor.User.ID}
+	}
+	f.PublicOnly = !HasScope(actor, "repo")
+	return f, nil
+}
+
+// CreateRepo decides whether the actor may create a repository owned by
+// owner: users create their own (a token needs public_repo, and repo for a
+// private one); the system creates anyone's.
+func CreateRepo(actor *gatehouse.Actor, owner *gatehouse.User, private bool) error {
+	const op = "create repository"
+	if err := signedIn(op, actor); err != nil || actor.IsSystem() {
+		return err
+	}
+	if actor.User.ID != owner.ID {
+		return forbidden(op, MsgCreateForOther)
+	}
+	if private && !HasScope(actor, "repo") {
+		return forbidden(op, MsgPrivateScope)
+	}
+	if !HasScope(actor, "public_repo") {
+		return forbidden(op, MsgPublicScope)
+	}
+	return nil
+}
+
+// SetCollaborator decides whether the actor, whose role on repo is role,
+// may change target's grant on it: it takes the admin role, and the owner
+// cannot be a collaborator of their own repository.
+func SetCollaborator(actor *gatehouse.Actor, repo *gatehouse.Repo, role gatehouse.Permission, target *gatehouse.User, privateMode bool) error {
+	if err := Repo(actor, repo, role, Admin, privateMode); err != nil {
+		return err
+	}
+	if target.ID == repo.OwnerID {
+		return &gatehouse.Error{Op: "set collaborator", Kind: gatehouse.Invalid, Field: "username", Msg: MsgOwnerIsCollab}
+	}
+	return nil
+}
+
+// SiteAdmin decides whether the actor may administer the instance: a site
+// admin in a browser session or with a site_admin token, or the system.
+func SiteAdmin(actor *gatehouse.Actor) error {
+	const op = "administer"
+	if err := signedIn(op, actor); err != nil || actor.IsSystem() {
+		return err
+	}
+	if !actor.User.SiteAdmin || !HasScope(actor, "site_admin") {
+		return forbidden(op, MsgSiteAdmin)
+	}
+	return nil
+}
+
+// CreateUser decides whether the actor may create accounts: site
+// administration.
+func CreateUser(actor *gatehouse.Actor) error { return SiteAdmin(actor) }
+
+// UserChange is a change a site admin makes to an account.
+type UserChange int
+
+// User changes.
+const (
+	Suspend UserChange = iota
+	Reinstate
+	Promote
+	Demote
+)
+
+// ChangeUser decides whether the actor may apply change to target: site
+// administration, and an admin can neither suspend nor demote themselves,
+// so that an instance always keeps the admin who acts.
+func ChangeUser(actor *gatehouse.Actor, target *gatehouse.User, change UserChange) error {
+	if err := SiteAdmin(actor); err != nil {
+		return err
+	}
+	if actor.UserID() == target.ID {
+		switch change {
+		case Suspend:
+			return forbidden("suspend user", MsgSelfSuspend)
+		case Demote:
+			return forbidden("demote user", MsgSelfDemote)
+		}
+	}
+	return nil
+}
+
+// EditProfile decides whether the actor may change userID's profile: its
+// own, with the user scope when using a token.
+func EditProfile(actor *gatehouse.Actor, userID int64) error {
+	const op = "update profile"
+	if err := signedIn(op, actor); err != nil || actor.IsSystem() {
+		return err
+	}
+	if actor.User.ID != userID {
+		return notFound(op, "user not found")
+	}
+	if !HasScope(actor, "user") {
+		return forbidden(op, `Changing the profile needs the "user" scope.`)
+	}
+	return nil
+}
+
+// ManageTokens decides whether the actor may see, create and change the
+// personal access tokens of userID: its own, in a browser session (a token
+// cannot mint or widen tokens), or the system. Another user's tokens are
+// NotFound, exactly like missing ones.
+func ManageTokens(actor *gatehouse.Actor, userID int64) error {
+	const op = "manage tokens"
+	if err := signedIn(op, actor); err != nil || actor.IsSystem() {
+		return err
+	}
+	if actor.User.ID != userID || actor.Token != nil {
+		return notFound(op, "token not found")
+	}
+	return nil
+}
+
+// RevokeToken decides whether the actor may delete t, and which event the
+// audit log records for it: its owner in a browser session deletes it
+// (personal_access_token.destroy); a site admin or the system revokes it
+// (personal_access_token.admin_revoke). A token cannot delete itself.
+func RevokeToken(actor *gatehouse.Actor, t *gatehouse.Token) (gatehouse.AuditAction, error) {
+	const op = "delete token"
+	if err := signedIn(op, actor); err != nil {
+		return "", err
+	}
+	if actor.IsSystem() {
+		return gatehouse.AuditTokenAdminRevoke, nil
+	}
+	if actor.Token != nil && actor.Token.ID == t.ID {
+		return "", forbidden(op, MsgTokenInUse)
+	}
+	if actor.User.ID == t.UserID && actor.Token == nil {
+		return gatehouse.AuditTokenDelete, nil
+	}
+	if SiteAdmin(actor) == nil {
+		return gatehouse.AuditTokenAdminRevoke, nil
+	}
+	return "", notFound(op, "token not found")
+}
+
+// ListAllTokens decides whether the actor may see every token of the
+// instance: site administration.
+func ListAllTokens(actor *gatehouse.Actor) error { return SiteAdmin(actor) }
+
+// ViewAuditLog decides whether the actor may read the audit events of
+// userID (0: the whole instance): their own security log in a browser
+// session, or site administration.
+func ViewAuditLog(actor *gatehouse.Actor, userID int64) error {
+	const op = "view audit log"
+	if err := signedIn(op, actor); err != nil || actor.IsSystem() {
+		return err
+	}
+	if userID != 0 && actor.User.ID == userID && actor.Token == nil {
+		return nil
+	}
+	if err := SiteAdmin(actor); err != nil {
+		return notFound(op, "not found")
+	}
+	return nil
+}
+
+// ManageKeys decides whether the actor may read in full, add and delete
+// the SSH keys of userID: its own (the API's route table asks for the
+// public_key scopes on top), or the system.
+func ManageKeys(actor *gatehouse.Actor, userID int64) error {
+	const op = "manage keys"
+	if err := signedIn(op, actor); err != nil || actor.IsSystem() {
+		return err
+	}
+	if actor.User.ID != userID {
+		return notFound(op, "key not found")
+	}
+	return nil
 }

@@ -6,7 +6,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-func TestDecide(t *testing.T) {
+func TestRepo(t *testing.T) {
 	alice := &gatehouse.User{ID: 1, Login: "alice"}
 	tok := func(scopes ...string) *gatehouse.Actor {
 		return &gatehouse.Actor{User: alice, Token: &gatehouse.Token{Scopes: scopes}}
@@ -51,10 +51,16 @@ func TestDecide(t *testing.T) {
 		{"unrelated scopes", tok("gist", "read:org", "user"), private, gatehouse.PermAdmin, Read, false, nf},
 		{"session carries every scope", session, private, gatehouse.PermWrite, Write, false, ok},
 		{"session without role", session, private, gatehouse.PermNone, Read, false, nf},
+		{"system reads private", gatehouse.SystemActor(), private, gatehouse.PermAdmin, Admin, false, ok},
+		{"system in private mode", gatehouse.SystemActor(), public, gatehouse.PermAdmin, Read, true, ok},
+		{"system on missing", gatehouse.SystemActor(), nil, gatehouse.PermNone, Read, false, nf},
+		{"anonymous actor with address", gatehouse.AnonymousActor("192.0.2.1"), private, gatehouse.PermNone, Read, false, unauth},
+		{"suspended user", &gatehouse.Actor{User: &gatehouse.User{ID: 1, Login: "alice", Suspended: true}}, public, gatehouse.PermAdmin, Read, false, forb},
+		{"signed-in in private mode", tok(), public, gatehouse.PermRead, Read, true, ok},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Decide(tt.actor, tt.repo, tt.perm, tt.action, tt.private)
+			err := Repo(tt.actor, tt.repo, tt.perm, tt.action, tt.private)
 			if tt.want == ok {
 				if err != nil {
 					t.Fatalf("want allowed, got %v", err)
@@ -68,9 +74,9 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-func TestDecideForbiddenNamesUser(t *testing.T) {
+func TestRepoForbiddenNamesUser(t *testing.T) {
 	a := &gatehouse.Actor{User: &gatehouse.User{Login: "bob"}, Token: &gatehouse.Token{Scopes: []string{"repo"}}}
-	err := Decide(a, &gatehouse.Repo{Owner: "alice", Name: "x", Private: true}, gatehouse.PermRead, Write, false)
+	err := Repo(a, &gatehouse.Repo{Owner: "alice", Name: "x", Private: true}, gatehouse.PermRead, Write, false)
 	if got, want := gatehouse.ErrorMessage(err), "Permission to alice/x.git denied to bob."; got != want {
 		t.Fatalf("message %q, want %q", got, want)
 	}

@@ -15,11 +15,11 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/gitrepo"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/pushprotect"
+	"github.com/gatehouse/gatehouse/internal/service"
 )
 
 // Realm is sent in the Basic challenge; git only offers credentials to a
@@ -28,10 +28,8 @@ const Realm = "Gatehouse"
 
 // Handler serves /OWNER/REPO(.git)/{info/refs,git-upload-pack,git-receive-pack}.
 type Handler struct {
-	Auth    *auth.Authenticator
-	Authz   *authz.Authorizer
+	Service *service.Service
 	Repos   *gitrepo.Dir
-	Store   gatehouse.Store
 	Network httpx.Network
 	Log     *slog.Logger
 	// OnPush, if set, runs after a successful receive-pack.
@@ -71,14 +69,42 @@ func Match(path string) (Route, bool) {
 	return Route{Owner: owner, Name: name, Op: op}, true
 }
 
+// route is one line of git's route table: a request git makes and the
+// repository action it needs, which the service's one authorization
+// decision checks before any git process starts.
+type route struct {
+	method  string // GET (and HEAD) or POST
+	op      string // Route.Op
+	service gitrepo.Service
+	action  authz.Action
+}
+
+// routes is the route table of git over HTTPS.
+var routes = []route{
+	{http.MethodGet, "info/refs", gitrepo.UploadPack, authz.Read},
+	{http.MethodGet, "info/refs", gitrepo.ReceivePack, authz.Write},
+	{http.MethodPost, "git-upload-pack", gitrepo.UploadPack, authz.Read},
+	{http.MethodPost, "git-receive-pack", gitrepo.ReceivePack, authz.Write},
+}
+
+// lookup finds the route of a request: op from the path, service from the
+// query of info/refs or the path of the RPCs.
+func lookup(op string, svc gitrepo.Service) (route, bool) {
+	for _, rt := range routes {
+		if rt.op == op && rt.service == svc {
+			return rt, true
+		}
+	}
+	return route{}, false
+}
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt, ok := Match(r.URL.Path)
 	if !ok {
 		plain(w, http.StatusNotFound, "Not found.")
 		return
 	}
-	var service gitrepo.Service
-	advertise := false
+	var svc gitrepo.Service
 	switch rt.Op {
 	case "info/refs":
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -87,35 +113,34 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		switch r.URL.Query().Get("service") {
 		case "git-upload-pack":
-			service = gitrepo.UploadPack
+			svc = gitrepo.UploadPack
 		case "git-receive-pack":
-			service = gitrepo.ReceivePack
+			svc = gitrepo.ReceivePack
 		default:
 			plain(w, http.StatusForbidden, "Only Git's smart HTTP protocol is supported; upgrade git.")
 			return
 		}
-		advertise = true
 	case "git-upload-pack", "git-receive-pack":
 		if r.Method != http.MethodPost {
 			methodNotAllowed(w, "POST")
 			return
 		}
-		service = gitrepo.Service(strings.TrimPrefix(rt.Op, "git-"))
-		if ct := r.Header.Get("Content-Type"); ct != "application/x-git-"+string(service)+"-request" {
-			plain(w, http.StatusUnsupportedMediaType, "Expected Content-Type application/x-git-"+string(service)+"-request.")
+		svc = gitrepo.Service(strings.TrimPrefix(rt.Op, "git-"))
+		if ct := r.Header.Get("Content-Type"); ct != "application/x-git-"+string(svc)+"-request" {
+			plain(w, http.StatusUnsupportedMediaType, "Expected Content-Type application/x-git-"+string(svc)+"-request.")
 			return
 		}
 	}
-
-	action := authz.Read
-	if service == gitrepo.ReceivePack {
-		action = authz.Write
+	entry, ok := lookup(rt.Op, svc)
+	if !ok {
+		plain(w, http.StatusNotFound, "Not found.")
+		return
 	}
 	actor, ok := h.authenticate(w, r)
 	if !ok {
 		return
 	}
-	repo, _, err := h.Authz.Repo(r.Context(), actor, rt.Owner, rt.Name, action)
+	repo, _, err := h.Service.Repo(r.Context(), actor, rt.Owner, rt.Name, entry.action)
 	if err != nil {
 		h.refuse(w, r, err)
 		return
@@ -126,52 +151,42 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	protocol := ""
-	if service == gitrepo.UploadPack {
+	if svc == gitrepo.UploadPack {
 		protocol = gitProtocol(r.Header.Get("Git-Protocol"))
 	}
-	if advertise {
-		h.advertise(w, r, repo, service, protocol)
+	if entry.method == http.MethodGet {
+		h.advertise(w, r, repo, svc, protocol)
 		return
 	}
-	h.rpc(w, r, repo, actor, service, protocol)
+	h.rpc(w, r, repo, actor, svc, protocol)
 }
 
-// authenticate reads credentials. It writes the refusal itself and returns
-// false when the request must stop here.
+// authenticate turns the request's credentials into an actor through the
+// service. It writes the refusal itself, in words git shows its user, and
+// returns false when the request must stop here.
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*gatehouse.Actor, bool) {
-	ip := h.Network.ClientIP(r)
-	creds, err := httpx.ParseAuthorization(r.Header.Get("Authorization"))
+	cred, err := httpx.Credential(r, h.Network)
 	if err != nil {
 		challenge(w, "The Authorization header is malformed: "+err.Error())
 		return nil, false
 	}
-	if creds.Kind == httpx.NoCredentials {
-		return nil, true
-	}
-	if !h.Network.CredentialsSafe(r) {
+	actor, err := h.Service.Authenticate(r.Context(), cred)
+	switch {
+	case err == nil:
+		httpx.SetLogin(r.Context(), actor.Login())
+		return actor, true
+	case errors.Is(err, service.ErrPlainHTTP):
 		plain(w, http.StatusForbidden, "Credentials sent over plain HTTP are refused: they would cross the network readable by anyone.\nUse the https:// URL of this server.")
-		return nil, false
-	}
-	if creds.Kind == httpx.PasswordCredential {
-		// The password is never checked: checking would make git a
-		// password-guessing oracle and cost a slow hash per request.
+	case errors.Is(err, service.ErrPasswordRefused):
 		challenge(w, "Password authentication is not supported for Git operations.\nUse a personal access token as the password: Settings > Developer settings > Personal access tokens.")
-		return nil, false
+	case errors.Is(err, service.ErrBadCredentials):
+		challenge(w, "Invalid username or token: the personal access token is wrong, expired or revoked.\nCreate a new one under Settings > Developer settings > Personal access tokens.")
+	case gatehouse.ErrorKind(err) == gatehouse.Forbidden:
+		plain(w, http.StatusForbidden, gatehouse.ErrorMessage(err))
+	default:
+		h.internal(w, r, err)
 	}
-	actor, err := h.Auth.Token(r.Context(), creds.Token, ip)
-	if err != nil {
-		switch gatehouse.ErrorKind(err) {
-		case gatehouse.Unauthenticated:
-			challenge(w, "Invalid username or token: the personal access token is wrong, expired or revoked.\nCreate a new one under Settings > Developer settings > Personal access tokens.")
-		case gatehouse.Unavailable, gatehouse.Forbidden:
-			plain(w, http.StatusForbidden, gatehouse.ErrorMessage(err))
-		default:
-			h.internal(w, r, err)
-		}
-		return nil, false
-	}
-	httpx.SetLogin(r.Context(), actor.Login())
-	return actor, true
+	return nil, false
 }
 
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
@@ -246,10 +261,7 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 	opts := gitrepo.RunOptions{Protocol: protocol, Stdin: body, Stdout: out}
 	if service == gitrepo.ReceivePack {
 		// What push protection's pre-receive hook reports and records.
-		p := pushprotect.Push{Repo: repo.FullName(), Pusher: actor.Login(), IP: h.Network.ClientIP(r), RequestID: httpx.RequestID(ctx)}
-		if actor != nil && actor.User != nil {
-			p.PusherID = actor.User.ID
-		}
+		p := pushprotect.Push{Repo: repo.FullName(), Pusher: actor.Login(), PusherID: actor.UserID(), IP: actor.ClientIP(), RequestID: httpx.RequestID(ctx)}
 		opts.Env = p.Env()
 	}
 	err := h.Repos.Run(ctx, repo.ID, service, opts)
@@ -273,17 +285,7 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 }
 
 func (h *Handler) afterPush(ctx context.Context, repo *gatehouse.Repo, actor *gatehouse.Actor) {
-	head, err := h.Repos.FixHead(ctx, repo.ID)
-	if err != nil {
-		h.Log.Warn("checking HEAD after push failed", "repo", repo.FullName(), "err", err)
-	}
-	if head != "" {
-		repo.DefaultBranch = head
-	}
-	repo.PushedAt = time.Now().UTC()
-	if err := h.Store.UpdateRepo(ctx, repo); err != nil {
-		h.Log.Warn("recording push failed", "repo", repo.FullName(), "err", err)
-	}
+	h.Service.RecordPush(ctx, actor, repo)
 	if h.OnPush != nil {
 		h.OnPush(ctx, repo, actor)
 	}

@@ -15,14 +15,20 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/auth"
-	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/githttp"
 	"github.com/gatehouse/gatehouse/internal/gitrepo"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/sqldb"
 )
+
+// discardMailer accepts every message and sends none.
+type discardMailer struct{}
+
+func (discardMailer) Send(context.Context, gatehouse.Message) error { return nil }
+
+// system is the actor the fixtures act as: the operator's command line.
+var system = gatehouse.SystemActor()
 
 type env struct {
 	h     *githttp.Handler
@@ -45,20 +51,21 @@ func newEnv(t *testing.T) *env {
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	repos := &gitrepo.Dir{Root: filepath.Join(dir, "repos")}
-	a := auth.New(st, auth.Config{}, log)
-	svc := &service.Service{Store: st, Repos: repos, Cache: a}
-	u, err := svc.CreateUser(ctx, service.NewUser{Login: "alice", Email: "a@example.com"})
+	svc := service.MustNew(service.Config{
+		Store: st, Audit: st, Keys: st, Sessions: st, Reminders: st, Repos: repos, Mailer: discardMailer{}, Log: log,
+	})
+	u, err := svc.CreateUser(ctx, system, service.NewUser{Login: "alice", Email: "a@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.CreateRepo(ctx, service.NewRepo{Owner: "alice", Name: "secret", Private: true}); err != nil {
+	if _, err := svc.CreateRepo(ctx, system, service.NewRepo{Owner: "alice", Name: "secret", Private: true}); err != nil {
 		t.Fatal(err)
 	}
-	it, err := svc.CreateToken(ctx, service.NewToken{UserID: u.ID, Note: "t", Scopes: []string{"repo"}})
+	it, err := svc.CreateToken(ctx, system, service.NewToken{UserID: u.ID, Note: "t", Scopes: []string{"repo"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &githttp.Handler{Auth: a, Authz: &authz.Authorizer{Store: st}, Repos: repos, Store: st, Log: log}
+	h := &githttp.Handler{Service: svc, Repos: repos, Log: log}
 	return &env{h: h, token: it.Secret, logs: logs}
 }
 

@@ -4,9 +4,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
 
@@ -148,4 +150,45 @@ func parseBasic(param string) (Credentials, error) {
 		return Credentials{Kind: TokenCredential, Token: user}, nil
 	}
 	return Credentials{Kind: PasswordCredential, Username: user, Password: pass}, nil
+}
+
+// Credential reads the Authorization header of r into the credential that
+// the service's one authentication step turns into an actor, with the
+// client's address and whether the credential crossed the network
+// unencrypted. A header that does not parse is one of the ErrAuth errors.
+func Credential(r *http.Request, n Network) (gatehouse.Credential, error) {
+	c := gatehouse.Credential{IP: n.ClientIP(r)}
+	creds, err := ParseAuthorization(r.Header.Get("Authorization"))
+	if err != nil {
+		return c, err
+	}
+	switch creds.Kind {
+	case TokenCredential:
+		c.Kind, c.Secret = gatehouse.TokenCredential, creds.Token
+	case PasswordCredential:
+		c.Kind, c.Secret = gatehouse.PasswordCredential, creds.Password
+	default:
+		return c, nil
+	}
+	c.Insecure = !n.CredentialsSafe(r)
+	return c, nil
+}
+
+// Status is the one table from an error kind to an HTTP status, for every
+// transport; transports choose only the words. Conflicts are 422, as
+// GitHub answers a taken name.
+func Status(k gatehouse.Kind) int {
+	switch k {
+	case gatehouse.Invalid, gatehouse.Conflict:
+		return http.StatusUnprocessableEntity
+	case gatehouse.NotFound:
+		return http.StatusNotFound
+	case gatehouse.Unauthenticated:
+		return http.StatusUnauthorized
+	case gatehouse.Forbidden:
+		return http.StatusForbidden
+	case gatehouse.Unavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }

@@ -8,11 +8,11 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-// reminderMessage writes the mail about token t in the owner's language:
+// ReminderMessage writes the mail about token t in the owner's language:
 // Japanese when they chose it, English otherwise. It names the token by
 // note, last eight characters and scopes (never the secret) and links to
 // its regenerate page.
-func reminderMessage(u *gatehouse.User, t *gatehouse.Token, kind gatehouse.ReminderKind, baseURL string) gatehouse.Message {
+func ReminderMessage(u *gatehouse.User, t *gatehouse.Token, kind gatehouse.ReminderKind, baseURL string) gatehouse.Message {
 	link := fmt.Sprintf("%s/settings/tokens/%d/regenerate", baseURL, t.ID)
 	note := shorten(printable(t.Note), 40)
 	exp := t.ExpiresAt.UTC()

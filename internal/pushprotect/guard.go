@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
-	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/token"
+	"github.com/gatehouse/gatehouse/internal/service"
 )
 
 // Push describes the push being checked, for messages and the audit log.
@@ -29,98 +27,63 @@ type Leak struct {
 	Notified bool
 }
 
-// Revoker revokes a token everywhere; service.Service implements it.
-type Revoker interface {
-	// DeleteToken returns NotFound when the token is already gone.
-	DeleteToken(ctx context.Context, id int64) error
+// Service is what the guard asks of the application boundary, which
+// looks tokens up, revokes them, records the leak in the audit log and
+// e-mails the owner in their language; service.Service implements it.
+type Service interface {
+	// LiveToken returns NotFound for anything but a live token.
+	LiveToken(ctx context.Context, actor *gatehouse.Actor, secret string) (*gatehouse.Token, *gatehouse.User, error)
+	RevokeLeakedToken(ctx context.Context, actor *gatehouse.Actor, t *gatehouse.Token, owner *gatehouse.User, leak gatehouse.TokenLeak) (service.LeakOutcome, error)
 }
 
-// Guard decides which candidates are live tokens and deals with them.
+// Guard decides which candidates are live tokens and deals with them, as
+// the system (push protection runs inside the server's git).
 type Guard struct {
-	Store   gatehouse.Store
-	Revoker Revoker
-	// Mailer, if set, tells owners that their token was revoked.
-	Mailer gatehouse.Mailer
-	// Audit, if set, records a leaked-token event per revoked token.
-	Audit gatehouse.AuditStore
-	// ExternalURL is the server's base URL, for the link in e-mails.
-	ExternalURL string
-	Now         func() time.Time
-}
-
-func (g *Guard) now() time.Time {
-	if g.Now != nil {
-		return g.Now()
-	}
-	return time.Now()
+	Service Service
 }
 
 // Live returns the findings that are live tokens of this instance, one per
-// token: those the store knows by hash and that have not expired. A
-// candidate the store does not know (another instance's token, a deleted
-// one, or a string that merely has a valid checksum) is no leak.
+// token. A candidate the service does not know (another instance's token,
+// a deleted or expired one, or a string that merely has a valid checksum)
+// is no leak.
 func (g *Guard) Live(ctx context.Context, findings []Finding) ([]Leak, error) {
 	var leaks []Leak
 	seen := map[int64]bool{}
 	for _, f := range findings {
-		t, err := g.Store.FindTokenByHash(ctx, token.Hash(f.Token))
+		t, owner, err := g.Service.LiveToken(ctx, gatehouse.SystemActor(), f.Token)
 		if gatehouse.IsKind(err, gatehouse.NotFound) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		if t.Expired(g.now()) || seen[t.ID] {
+		if seen[t.ID] {
 			continue
 		}
 		seen[t.ID] = true
-		owner, err := g.Store.FindUserByID(ctx, t.UserID)
-		if err != nil {
-			return nil, err
-		}
 		leaks = append(leaks, Leak{Finding: f, Token: t, Owner: owner})
 	}
 	return leaks, nil
 }
 
-// Handle revokes each leaked token, records it in the audit log and tells
-// its owner. Revocation comes first and its failure is returned; audit and
-// mail failures are returned as warnings, since the push is refused and the
-// token dead whatever they do.
+// Handle revokes each leaked token through the service, which records it
+// and tells its owner. A revocation failure is returned; a mail failure is
+// a warning for the pusher, since the push is refused and the token dead
+// whatever the mail does.
 func (g *Guard) Handle(ctx context.Context, p Push, leaks []Leak) (warnings []string, err error) {
 	for i := range leaks {
 		l := &leaks[i]
-		if err := g.Revoker.DeleteToken(ctx, l.Token.ID); err != nil && !gatehouse.IsKind(err, gatehouse.NotFound) {
-			return warnings, fmt.Errorf("revoke token %d: %w", l.Token.ID, err)
+		leak := gatehouse.TokenLeak{Repo: p.Repo, Commit: l.Commit, Location: l.Location(), PusherID: p.PusherID, Pusher: p.Pusher, IP: p.IP}
+		out, err := g.Service.RevokeLeakedToken(ctx, gatehouse.SystemActor(), l.Token, l.Owner, leak)
+		if err != nil {
+			return warnings, err
 		}
-		if g.Audit != nil {
-			e := &gatehouse.AuditEvent{Action: gatehouse.AuditTokenLeaked, ActorID: p.PusherID, UserID: l.Token.UserID,
-				TokenID: l.Token.ID, Note: l.Token.Note, Detail: detail(p, l.Finding), IP: p.IP, At: g.now().UTC()}
-			if err := g.Audit.RecordAuditEvent(ctx, e); err != nil {
-				warnings = append(warnings, "recording the revocation in the audit log failed")
-			}
-		}
-		if g.Mailer != nil && l.Owner.Email != "" {
-			if err := g.Mailer.Send(ctx, g.message(p, l)); err != nil {
-				warnings = append(warnings, "e-mailing "+l.Owner.Login+" about the revocation failed")
-			} else {
-				l.Notified = true
-			}
+		l.Notified = out.Notified
+		if out.MailFailed {
+			warnings = append(warnings, "e-mailing "+l.Owner.Login+" about the revocation failed")
 		}
 	}
 	return warnings, nil
-}
-
-// detail is the audit log's description of where a token was found.
-func detail(p Push, f Finding) string {
-	return fmt.Sprintf("repo %s, commit %s, %s, pushed by %s", p.Repo, short(f.Commit), f.Location(), orUnknown(p.Pusher))
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "an unknown user"
-	}
-	return s
 }
 
 func short(oid string) string {
@@ -128,28 +91,6 @@ func short(oid string) string {
 		return oid[:12]
 	}
 	return oid
-}
-
-func (g *Guard) message(p Push, l *Leak) gatehouse.Message {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Hello %s,\n\n", l.Owner.Login)
-	fmt.Fprintf(&b, "Your personal access token %q (ending in %s) was found in a push to\n%s by %s. ", l.Token.Note, l.Token.LastEight, p.Repo, orUnknown(p.Pusher))
-	b.WriteString("It has been revoked and no longer works.\n\n")
-	fmt.Fprintf(&b, "  commit: %s\n  where:  %s\n\n", l.Commit, l.Location())
-	b.WriteString("The push was rejected, so the token is not in the repository; but the\n" +
-		"commit that holds it exists wherever it was made, so the token must be\n" +
-		"treated as known to others.\n\n")
-	b.WriteString("If you still need a token, create a new one")
-	if g.ExternalURL != "" {
-		fmt.Fprintf(&b, ":\n\n  %s/settings/tokens\n", g.ExternalURL)
-	} else {
-		b.WriteString(" under Settings > Developer settings > Personal access tokens.\n")
-	}
-	return gatehouse.Message{
-		To:      l.Owner.Email,
-		Subject: fmt.Sprintf("[Gatehouse] Your personal access token %q was found in a push and revoked", l.Token.Note),
-		Body:    b.String(),
-	}
 }
 
 // maxShown is how many leaks the rejection message lists, as GitHub does.

@@ -19,76 +19,50 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/api"
-	"github.com/gatehouse/gatehouse/internal/auth"
-	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/githttp"
 	"github.com/gatehouse/gatehouse/internal/gitrepo"
 	"github.com/gatehouse/gatehouse/internal/httpx"
-	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // Server is a configured Gatehouse HTTP server.
 type Server struct {
-	Auth    *auth.Authenticator
 	Service *service.Service
 	handler http.Handler
 	log     *slog.Logger
 	metrics *metrics
 	maint   *maintainer
-	remind  *notify.Reminders
 	// remindEvery is how often the reminder job runs.
 	remindEvery time.Duration
 }
 
-// Options are what New needs beyond the store.
+// Options are what New needs beyond the service.
 type Options struct {
 	Repos *gitrepo.Dir
 	// ExternalURL is the base URL users reach the server at, without a
 	// trailing slash; API responses build absolute URLs from it.
 	ExternalURL string
 	Network     httpx.Network
-	PrivateMode bool
-	TokenPrefix string
-	AuthConfig  auth.Config
 	Log         *slog.Logger
 	// RateLimit configures the API's request budgets (off when zero).
 	RateLimit api.RateLimit
 	// Version is Gatehouse's version, reported by the API's /meta.
 	Version string
-	// Mailer sends e-mail to users (token expiry reminders and other
-	// notices); nil sends none.
-	Mailer gatehouse.Mailer
 	// ReminderInterval is how often the token expiry reminder job runs
 	// (5 minutes when zero).
 	ReminderInterval time.Duration
 }
 
-// New wires the handlers together.
-func New(store gatehouse.Store, opts Options) *Server {
+// New wires the transports to the one service.
+func New(svc *service.Service, opts Options) *Server {
 	log := opts.Log
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
 	}
-	svc := &service.Service{Store: store, Repos: opts.Repos, Prefix: opts.TokenPrefix, Log: log}
-	// The SQL stores keep the audit log beside everything else.
-	if audit, ok := store.(gatehouse.AuditStore); ok {
-		svc.Audit = audit
-	}
-	acfg := opts.AuthConfig
-	acfg.OnFailure = func(ctx context.Context, f auth.Failure) { svc.RecordAuthFailure(ctx, authFailure(f)) }
-	a := auth.New(store, acfg, log)
-	svc.Cache = a
-	az := &authz.Authorizer{Store: store, PrivateMode: opts.PrivateMode}
-	s := &Server{Auth: a, Service: svc, log: log, metrics: &metrics{}}
-	_ = opts.ExternalURL // used by the API and web handlers
+	s := &Server{Service: svc, log: log, metrics: &metrics{}, remindEvery: cmp.Or(opts.ReminderInterval, 5*time.Minute)}
 	s.maint = newMaintainer(opts.Repos, log)
-	if rs, ok := store.(gatehouse.ReminderStore); ok && opts.Mailer != nil {
-		s.remind = &notify.Reminders{Store: store, Reminders: rs, Mailer: opts.Mailer, Audit: svc.Audit, ExternalURL: opts.ExternalURL, Log: log}
-		s.remindEvery = cmp.Or(opts.ReminderInterval, 5*time.Minute)
-	}
-	git := &githttp.Handler{Auth: a, Authz: az, Repos: opts.Repos, Store: store, Network: opts.Network, Log: log,
+	git := &githttp.Handler{Service: svc, Repos: opts.Repos, Network: opts.Network, Log: log,
 		OnPush: func(_ context.Context, repo *gatehouse.Repo, _ *gatehouse.Actor) {
 			s.metrics.pushes.Add(1)
 			s.maint.schedule(repo.ID)
@@ -100,16 +74,10 @@ func New(store gatehouse.Store, opts Options) *Server {
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("GET /metrics", s.metrics)
-	keys, _ := store.(gatehouse.KeyStore)
-	mux.Handle("/api/", api.New(api.Config{Store: store, Keys: keys, Auth: a, Authz: az, Service: svc, Repos: opts.Repos,
+	mux.Handle("/api/", api.New(api.Config{Service: svc, Repos: opts.Repos,
 		ExternalURL: opts.ExternalURL, Network: opts.Network, RateLimit: opts.RateLimit, Version: opts.Version, Log: log}))
-	// The web UI takes every path that is not git's; it needs a store that
-	// keeps sessions (the SQL stores do).
-	var ui http.Handler = http.NotFoundHandler()
-	if sessions, ok := store.(gatehouse.SessionStore); ok {
-		ui = web.New(web.Config{Store: store, Sessions: sessions, Service: svc, Authz: az, Throttle: a, Repos: opts.Repos,
-			ExternalURL: opts.ExternalURL, Network: opts.Network, Log: log})
-	}
+	// The web UI takes every path that is not git's.
+	ui := web.New(web.Config{Service: svc, Repos: opts.Repos, ExternalURL: opts.ExternalURL, Network: opts.Network, Log: log})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := githttp.Match(r.URL.Path); ok {
 			s.metrics.gitRequests.Add(1)
@@ -120,20 +88,6 @@ func New(store gatehouse.Store, opts Options) *Server {
 	})
 	s.handler = httpx.Logging(log, s.metrics.wrap(mux))
 	return s
-}
-
-// authFailure describes a refused token for the audit log: the token,
-// when it exists, by id and note only.
-func authFailure(f auth.Failure) service.AuthFailure {
-	af := service.AuthFailure{IP: f.IP, Reason: service.ReasonUnknownToken}
-	switch {
-	case f.Malformed:
-		af.Reason = service.ReasonMalformed
-	case f.Token != nil:
-		af.Reason = service.ReasonExpiredToken
-		af.UserID, af.TokenID, af.Note = f.Token.UserID, f.Token.ID, f.Token.Note
-	}
-	return af
 }
 
 // Handler returns the root handler.
@@ -157,16 +111,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
-	go func() { s.Auth.Run(bg); close(done) }()
+	go func() { s.Service.Run(bg); close(done) }()
 	maintDone := make(chan struct{})
 	go func() { s.maint.run(bg); close(maintDone) }()
 	remindDone := make(chan struct{})
-	go func() {
-		if s.remind != nil {
-			s.remind.Loop(bg, s.remindEvery)
-		}
-		close(remindDone)
-	}()
+	go func() { s.Service.RemindLoop(bg, s.remindEvery); close(remindDone) }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -3,33 +3,15 @@ package service
 import (
 	"context"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/authz"
 )
-
-// Origin says who makes a change and from which address, for the audit
-// log. The transports attach it to the request context with WithOrigin;
-// a change made without one is the system's (the command line), which is
-// how an administrator revoking from the shell is recorded.
-type Origin struct {
-	ActorID int64
-	IP      string
-}
-
-type originKey struct{}
-
-// WithOrigin returns a context carrying o.
-func WithOrigin(ctx context.Context, o Origin) context.Context {
-	return context.WithValue(ctx, originKey{}, o)
-}
-
-func originOf(ctx context.Context) Origin {
-	o, _ := ctx.Value(originKey{}).(Origin)
-	return o
-}
 
 // Reasons recorded in the Detail of a failed authentication. The web UI
 // translates them; anything else it shows as it is.
@@ -43,37 +25,33 @@ const (
 	failureLimitClients = 10000
 )
 
-// RecordEvent appends e to the audit log, taking the actor and address
-// from ctx's Origin when e has none, and At from the service's clock. The
-// audit log never stops the change it describes: a failure to record is
-// logged, not returned. It does nothing when the service has no Audit store.
-func (s *Service) RecordEvent(ctx context.Context, e gatehouse.AuditEvent) {
-	if s.Audit == nil {
-		return
-	}
-	o := originOf(ctx)
+// record appends e to the audit log, naming the actor (its user and
+// address) when e names none, and At from the service's clock. The audit
+// log never stops the change it describes: a failure to record is logged,
+// not returned.
+func (s *Service) record(ctx context.Context, actor *gatehouse.Actor, e gatehouse.AuditEvent) {
 	if e.ActorID == 0 {
-		e.ActorID = o.ActorID
+		e.ActorID = actor.UserID()
 	}
 	if e.IP == "" {
-		e.IP = o.IP
+		e.IP = actor.ClientIP()
 	}
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
 	// The change is made; a client hanging up must not lose its record.
-	if err := s.Audit.RecordAuditEvent(context.WithoutCancel(ctx), &e); err != nil {
-		s.log().Error("recording an audit event failed", "action", string(e.Action), "user_id", e.UserID, "token_id", e.TokenID, "err", err)
+	if err := s.audit.RecordAuditEvent(context.WithoutCancel(ctx), &e); err != nil {
+		s.log.Error("recording an audit event failed", "action", string(e.Action), "user_id", e.UserID, "token_id", e.TokenID, "err", err)
 	}
 }
 
 // recordToken records an event about t.
-func (s *Service) recordToken(ctx context.Context, action gatehouse.AuditAction, t *gatehouse.Token, extra string) {
+func (s *Service) recordToken(ctx context.Context, actor *gatehouse.Actor, action gatehouse.AuditAction, t *gatehouse.Token, extra string) {
 	d := tokenDetail(t)
 	if extra != "" {
 		d += " " + extra
 	}
-	s.RecordEvent(ctx, gatehouse.AuditEvent{Action: action, UserID: t.UserID, TokenID: t.ID, Note: t.Note, Detail: d})
+	s.record(ctx, actor, gatehouse.AuditEvent{Action: action, UserID: t.UserID, TokenID: t.ID, Note: t.Note, Detail: d})
 }
 
 // tokenDetail names a token without its secret: the last eight characters
@@ -95,13 +73,63 @@ func tokenDetail(t *gatehouse.Token) string {
 	return b.String()
 }
 
-// revokeAction tells a deletion by the token's owner from a revocation by
-// anyone else: a site admin on the web or the API, or the command line.
-func revokeAction(ctx context.Context, t *gatehouse.Token) gatehouse.AuditAction {
-	if originOf(ctx).ActorID == t.UserID {
-		return gatehouse.AuditTokenDelete
+// AuditEntry is an audit event with the logins it names resolved ("" for
+// none, "#ID" for a deleted account).
+type AuditEntry struct {
+	*gatehouse.AuditEvent
+	User, Actor string
+}
+
+// AuditLog returns a page of the audit events of userID (0: the whole
+// instance), newest first, and whether an older page exists. A user reads
+// their own security log; site administration reads everyone's.
+// Errors: NotFound (not allowed), Unauthenticated.
+func (s *Service) AuditLog(ctx context.Context, actor *gatehouse.Actor, userID int64, page gatehouse.Page) ([]AuditEntry, bool, error) {
+	if err := authz.ViewAuditLog(actor, userID); err != nil {
+		return nil, false, err
 	}
-	return gatehouse.AuditTokenAdminRevoke
+	f := gatehouse.AuditFilter{UserID: userID}
+	events, err := s.audit.ListAuditEvents(ctx, f, page)
+	if err != nil {
+		return nil, false, err
+	}
+	more := false
+	if n := page.Limit(); len(events) == n && page.Page < gatehouse.MaxPage {
+		// One row past this page says whether there is another.
+		next, err := s.audit.ListAuditEvents(ctx, f, gatehouse.Page{Page: max(page.Page, 1)*n + 1, PerPage: 1})
+		if err != nil {
+			return nil, false, err
+		}
+		more = len(next) > 0
+	}
+	logins := map[int64]string{0: ""}
+	login := func(id int64) (string, error) {
+		if l, ok := logins[id]; ok {
+			return l, nil
+		}
+		u, err := s.store.FindUserByID(ctx, id)
+		switch {
+		case gatehouse.IsKind(err, gatehouse.NotFound):
+			logins[id] = "#" + strconv.FormatInt(id, 10)
+		case err != nil:
+			return "", err
+		default:
+			logins[id] = u.Login
+		}
+		return logins[id], nil
+	}
+	out := make([]AuditEntry, 0, len(events))
+	for _, e := range events {
+		entry := AuditEntry{AuditEvent: e}
+		if entry.User, err = login(e.UserID); err != nil {
+			return nil, false, err
+		}
+		if entry.Actor, err = login(e.ActorID); err != nil {
+			return nil, false, err
+		}
+		out = append(out, entry)
+	}
+	return out, more, nil
 }
 
 // AuthFailure is a failed authentication: a bad, expired or malformed
@@ -122,11 +150,25 @@ type AuthFailure struct {
 // and not a row. Later failures within the minute are dropped, not
 // queued; the authenticator's throttle, not this, stops the guessing.
 func (s *Service) RecordAuthFailure(ctx context.Context, f AuthFailure) {
-	if s.Audit == nil || !s.failures.allow(f.IP, s.now()) {
+	if !s.failures.allow(f.IP, s.now()) {
 		return
 	}
-	s.RecordEvent(ctx, gatehouse.AuditEvent{Action: gatehouse.AuditAuthFailure, ActorID: 0, UserID: f.UserID,
+	s.record(ctx, nil, gatehouse.AuditEvent{Action: gatehouse.AuditAuthFailure, ActorID: 0, UserID: f.UserID,
 		TokenID: f.TokenID, Note: f.Note, Detail: f.Reason, IP: f.IP})
+}
+
+// recordTokenFailure describes a refused token for the audit log: the
+// token, when it exists, by id and note only.
+func (s *Service) recordTokenFailure(ctx context.Context, f auth.Failure) {
+	af := AuthFailure{IP: f.IP, Reason: ReasonUnknownToken}
+	switch {
+	case f.Malformed:
+		af.Reason = ReasonMalformed
+	case f.Token != nil:
+		af.Reason = ReasonExpiredToken
+		af.UserID, af.TokenID, af.Note = f.Token.UserID, f.Token.ID, f.Token.Note
+	}
+	s.RecordAuthFailure(ctx, af)
 }
 
 // failureLimiter remembers when each client address last had a failure

@@ -10,17 +10,9 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
-
-// auditService is a service whose audit log is its SQLite store.
-func auditService(t *testing.T) (*Service, gatehouse.AuditStore) {
-	t.Helper()
-	s := newService(t)
-	a := s.Store.(gatehouse.AuditStore)
-	s.Audit = a
-	return s, a
-}
 
 func auditLog(t *testing.T, a gatehouse.AuditStore, userID int64) []*gatehouse.AuditEvent {
 	t.Helper()
@@ -49,23 +41,18 @@ func noSecret(t *testing.T, evs []*gatehouse.AuditEvent, secrets ...string) {
 }
 
 func TestAuditTokenEvents(t *testing.T) {
-	s, a := auditService(t)
+	s, a := newService(t)
 	ctx := context.Background()
-	alice, err := s.CreateUser(ctx, NewUser{Login: "alice", Email: "a@example.com", Password: "a long password"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := s.CreateUser(ctx, NewUser{Login: "root", Email: "r@example.com", SiteAdmin: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	asAlice := WithOrigin(ctx, Origin{ActorID: alice.ID, IP: "192.0.2.10"})
-	asAdmin := WithOrigin(ctx, Origin{ActorID: admin.ID, IP: "192.0.2.99"})
+	alice := mustUser(t, s, NewUser{Login: "alice", Email: "a@example.com", Password: "a long password"})
+	admin := mustUser(t, s, NewUser{Login: "root", Email: "r@example.com", SiteAdmin: true})
+	// The owner and a site admin in their browser sessions.
+	asAlice := session(alice, "192.0.2.10")
+	asAdmin := session(admin, "192.0.2.99")
 
 	var secrets []string
 	issue := func(note string) *IssuedToken {
 		t.Helper()
-		it, err := s.CreateToken(asAlice, NewToken{UserID: alice.ID, Note: note, Scopes: []string{"repo", "gist"}, Expires: "7d"})
+		it, err := s.CreateToken(ctx, asAlice, NewToken{UserID: alice.ID, Note: note, Scopes: []string{"repo", "gist"}, Expires: "7d"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,27 +60,27 @@ func TestAuditTokenEvents(t *testing.T) {
 		return it
 	}
 	laptop := issue("laptop")
-	if _, err := s.UpdateToken(asAlice, alice.ID, laptop.Token.ID, "laptop git", []string{"repo"}); err != nil {
+	if _, err := s.UpdateToken(ctx, asAlice, laptop.Token.ID, "laptop git", []string{"repo"}); err != nil {
 		t.Fatal(err)
 	}
-	regen, err := s.RegenerateToken(asAlice, alice.ID, laptop.Token.ID, "never")
+	regen, err := s.RegenerateToken(ctx, asAlice, laptop.Token.ID, "never")
 	if err != nil {
 		t.Fatal(err)
 	}
 	secrets = append(secrets, regen.Secret)
-	if err := s.DeleteToken(asAlice, laptop.Token.ID); err != nil {
+	if _, err := s.DeleteToken(ctx, asAlice, laptop.Token.ID); err != nil {
 		t.Fatal(err)
 	}
 	ci := issue("ci")
-	if err := s.DeleteToken(asAdmin, ci.Token.ID); err != nil {
+	if _, err := s.DeleteToken(ctx, asAdmin, ci.Token.ID); err != nil {
 		t.Fatal(err)
 	}
 	cli := issue("cli")
-	if err := s.DeleteToken(ctx, cli.Token.ID); err != nil { // the command line: no origin
+	if _, err := s.DeleteToken(ctx, system, cli.Token.ID); err != nil { // the command line
 		t.Fatal(err)
 	}
 	one, two := issue("one"), issue("two")
-	if n, err := s.RevokeAllTokens(asAlice, alice.ID); err != nil || n != 2 {
+	if n, err := s.RevokeAllTokens(ctx, asAlice, alice.ID); err != nil || n != 2 {
 		t.Fatalf("RevokeAllTokens = %d, %v", n, err)
 	}
 
@@ -141,22 +128,22 @@ func TestAuditTokenEvents(t *testing.T) {
 
 // A token change whose event cannot be written still happens.
 func TestAuditFailureDoesNotStopChange(t *testing.T) {
-	s := newService(t)
-	s.Audit = failingAudit{}
+	s, db := newService(t, func(c *Config) { c.Audit = failingAudit{} })
 	ctx := context.Background()
-	u, err := s.CreateUser(ctx, NewUser{Login: "alice", Email: "a@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	it, err := s.CreateToken(ctx, NewToken{UserID: u.ID, Note: "n"})
+	u := mustUser(t, s, NewUser{Login: "alice", Email: "a@example.com"})
+	it, err := s.CreateToken(ctx, system, NewToken{UserID: u.ID, Note: "n"})
 	if err != nil {
 		t.Fatalf("CreateToken with a broken audit log: %v", err)
 	}
-	if err := s.DeleteToken(ctx, it.Token.ID); err != nil {
+	if _, err := s.DeleteToken(ctx, system, it.Token.ID); err != nil {
 		t.Fatalf("DeleteToken with a broken audit log: %v", err)
 	}
-	// And no audit store at all is no audit log.
-	s.Audit = nil
+	if _, err := db.FindTokenByID(ctx, it.Token.ID); !gatehouse.IsKind(err, gatehouse.NotFound) {
+		t.Fatalf("the token outlived DeleteToken with a broken audit log: %v", err)
+	}
+	// A failure that cannot be recorded is dropped, not returned or
+	// panicked on. (No audit store at all is refused by New: see
+	// TestNewRequiresEveryStore.)
 	s.RecordAuthFailure(ctx, AuthFailure{IP: "192.0.2.1", Reason: ReasonPassword})
 }
 
@@ -171,16 +158,12 @@ func (failingAudit) ListAuditEvents(context.Context, gatehouse.AuditFilter, gate
 }
 
 func TestAuthFailuresRateLimited(t *testing.T) {
-	s, a := auditService(t)
 	ctx := context.Background()
 	now := time.Date(2030, 6, 14, 9, 30, 0, 0, time.UTC)
 	var mu sync.Mutex
-	s.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s, a := newService(t, withClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now }))
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	u, err := s.CreateUser(ctx, NewUser{Login: "alice", Email: "a@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := mustUser(t, s, NewUser{Login: "alice", Email: "a@example.com"})
 
 	// A flood from one address, several goroutines at once: one row.
 	var wg sync.WaitGroup
@@ -248,4 +231,67 @@ func TestClientKey(t *testing.T) {
 			t.Errorf("clientKey(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// A refused token is described for the audit log by id and note only,
+// with the reason (moved here from the server, which used to build the
+// description itself).
+func TestRecordTokenFailure(t *testing.T) {
+	expired := &gatehouse.Token{ID: 4, UserID: 2, Note: "old", Hash: "h", LastEight: "12345678"}
+	for _, c := range []struct {
+		in   auth.Failure
+		want AuthFailure
+	}{
+		{auth.Failure{IP: "192.0.2.1", Malformed: true}, AuthFailure{IP: "192.0.2.1", Reason: ReasonMalformed}},
+		{auth.Failure{IP: "192.0.2.1"}, AuthFailure{IP: "192.0.2.1", Reason: ReasonUnknownToken}},
+		{auth.Failure{IP: "192.0.2.1", Token: expired}, AuthFailure{IP: "192.0.2.1", UserID: 2, TokenID: 4, Note: "old", Reason: ReasonExpiredToken}},
+	} {
+		s, a := newService(t)
+		s.recordTokenFailure(context.Background(), c.in)
+		evs := auditLog(t, a, 0)
+		if len(evs) != 1 {
+			t.Fatalf("recordTokenFailure(%+v): %d events, want 1", c.in, len(evs))
+		}
+		e := evs[0]
+		got := AuthFailure{IP: e.IP, UserID: e.UserID, TokenID: e.TokenID, Note: e.Note, Reason: e.Detail}
+		if got != c.want || e.Action != gatehouse.AuditAuthFailure || e.ActorID != 0 {
+			t.Errorf("recordTokenFailure(%+v) recorded %+v, want %+v", c.in, *e, c.want)
+		}
+		noSecret(t, evs, expired.Hash)
+	}
+}
+
+// The authenticator reports refused tokens to the audit log through the
+// service: a real expired token is recorded under its owner.
+func TestAuthenticateRecordsFailure(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2030, 6, 14, 9, 30, 0, 0, time.UTC)
+	var mu sync.Mutex
+	s, a := newService(t, withClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now }))
+	u := mustUser(t, s, NewUser{Login: "alice", Email: "a@example.com"})
+	it, err := s.CreateToken(ctx, session(u, "192.0.2.10"), NewToken{UserID: u.ID, Note: "short-lived", Expires: "7d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(8 * 24 * time.Hour)
+	mu.Unlock()
+	_, err = s.Authenticate(ctx, gatehouse.Credential{Kind: gatehouse.TokenCredential, Secret: it.Secret, IP: "192.0.2.20"})
+	if !errors.Is(err, ErrBadCredentials) || !gatehouse.IsKind(err, gatehouse.Unauthenticated) {
+		t.Fatalf("Authenticate with an expired token: %v", err)
+	}
+	evs := auditLog(t, a, u.ID)
+	var failures []*gatehouse.AuditEvent
+	for _, e := range evs {
+		if e.Action == gatehouse.AuditAuthFailure {
+			failures = append(failures, e)
+		}
+	}
+	if len(failures) != 1 {
+		t.Fatalf("%d failures recorded for alice, want 1: %+v", len(failures), evs)
+	}
+	if e := failures[0]; e.TokenID != it.Token.ID || e.Note != "short-lived" || e.Detail != ReasonExpiredToken || e.IP != "192.0.2.20" || e.ActorID != 0 {
+		t.Errorf("failure recorded as %+v", *e)
+	}
+	noSecret(t, evs, it.Secret)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/authz"
 )
 
 // Settings keys of the token policy.
@@ -68,14 +69,14 @@ func (p TokenPolicy) Allows(exp, now time.Time) error {
 // TokenPolicy reads the current policy. Unset settings mean no policy.
 func (s *Service) TokenPolicy(ctx context.Context) (TokenPolicy, error) {
 	var p TokenPolicy
-	v, err := s.Store.Setting(ctx, settingRequireExpiration)
+	v, err := s.store.Setting(ctx, settingRequireExpiration)
 	switch {
 	case err == nil:
 		p.RequireExpiration = v == "true"
 	case !gatehouse.IsKind(err, gatehouse.NotFound):
 		return p, err
 	}
-	v, err = s.Store.Setting(ctx, settingMaxLifetimeDays)
+	v, err = s.store.Setting(ctx, settingMaxLifetimeDays)
 	switch {
 	case err == nil:
 		if n, perr := strconv.Atoi(v); perr == nil && n > 0 {
@@ -88,17 +89,21 @@ func (s *Service) TokenPolicy(ctx context.Context) (TokenPolicy, error) {
 }
 
 // SetTokenPolicy stores the policy. It applies to tokens created or
-// regenerated afterwards. Errors: Invalid (days out of range).
-func (s *Service) SetTokenPolicy(ctx context.Context, p TokenPolicy) error {
+// regenerated afterwards; site administration only. Errors: Invalid
+// (days out of range), Forbidden.
+func (s *Service) SetTokenPolicy(ctx context.Context, actor *gatehouse.Actor, p TokenPolicy) error {
 	const op = "set token policy"
+	if err := authz.SiteAdmin(actor); err != nil {
+		return err
+	}
 	if p.MaxLifetimeDays < 0 || p.MaxLifetimeDays > MaxPolicyDays {
 		return &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "max_lifetime_days",
 			Msg: fmt.Sprintf("the maximum lifetime must be between 1 and %d days, or empty for no limit", MaxPolicyDays)}
 	}
-	if err := s.Store.SetSetting(ctx, settingRequireExpiration, strconv.FormatBool(p.RequireExpiration)); err != nil {
+	if err := s.store.SetSetting(ctx, settingRequireExpiration, strconv.FormatBool(p.RequireExpiration)); err != nil {
 		return err
 	}
-	return s.Store.SetSetting(ctx, settingMaxLifetimeDays, strconv.Itoa(p.MaxLifetimeDays))
+	return s.store.SetSetting(ctx, settingMaxLifetimeDays, strconv.Itoa(p.MaxLifetimeDays))
 }
 
 // checkPolicy turns a policy violation into the Invalid error of op.

@@ -1,231 +1,277 @@
-// Package service holds the operations that change Gatehouse's state —
-// creating users, repositories and tokens, revoking tokens — shared by the
-// command line, the REST API and the web UI so that each rule is written
-// once.
+// Package service is Gatehouse's application boundary. Every transport —
+// the command line, the REST and GraphQL API, the web UI, git over HTTPS,
+// the push hook — and every background job changes state only through it,
+// and reads through it anything whose visibility depends on the caller.
+//
+// Every use case takes the acting principal explicitly (a
+// *gatehouse.Actor: a user with the limits of the credential used, an
+// anonymous client, or the system), loads what the rules of
+// internal/authz need, asks them, acts, and records the change in the
+// audit log under that actor. Transports turn a request into an actor and
+// a call here, and the answer or its error kind into a response; they
+// never decide who may do what.
+//
+// The service is built once, by New, with every store it needs.
 package service
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/gitrepo"
-	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
 
-// Forgetter drops cached credentials; the authenticator implements it.
-type Forgetter interface {
-	Forget(tokenID, userID int64)
+// Config is everything the service needs. Every store is required: New
+// fails rather than running with a feature silently switched off.
+type Config struct {
+	Store     gatehouse.Store
+	Audit     gatehouse.AuditStore
+	Keys      gatehouse.KeyStore
+	Sessions  gatehouse.SessionStore
+	Reminders gatehouse.ReminderStore
+	Repos     *gitrepo.Dir
+	// Mailer sends the e-mails of the service (leaked tokens, expiry
+	// reminders). Required; the command line passes the instance's own.
+	Mailer gatehouse.Mailer
+	// ExternalURL is the base URL users reach the server at, without a
+	// trailing slash, for links in e-mails.
+	ExternalURL string
+	// TokenPrefix of new tokens; default token.DefaultPrefix.
+	TokenPrefix string
+	// PrivateMode makes every listing, page, API call and git request of
+	// anonymous callers ask them to sign in.
+	PrivateMode bool
+	// Auth tunes the credential cache and the failure throttle.
+	Auth auth.Config
+	Log  *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
 }
 
-// Service is the write side of Gatehouse.
+// Service is the application boundary. Build it with New.
 type Service struct {
-	Store gatehouse.Store
-	Repos *gitrepo.Dir
-	// Cache, if set, is told about every token change made here so that it
-	// wins at once on this node.
-	Cache Forgetter
-	// Audit, if set, receives an event for every token change made here
-	// and for failed authentications (RecordAuthFailure).
-	Audit  gatehouse.AuditStore
-	Prefix string // token prefix, default token.DefaultPrefix
-	Log    *slog.Logger
-	Now    func() time.Time
+	store     gatehouse.Store
+	audit     gatehouse.AuditStore
+	keys      gatehouse.KeyStore
+	sessions  gatehouse.SessionStore
+	reminders gatehouse.ReminderStore
+	repos     *gitrepo.Dir
+	mailer    gatehouse.Mailer
+	auth      *auth.Authenticator
+
+	externalURL string
+	prefix      string
+	privateMode bool
+	log         *slog.Logger
+	now         func() time.Time
 
 	failures failureLimiter
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
+// New checks cfg and builds the service.
+func New(cfg Config) (*Service, error) {
+	missing := ""
+	switch {
+	case cfg.Store == nil:
+		missing = "Store"
+	case cfg.Audit == nil:
+		missing = "Audit"
+	case cfg.Keys == nil:
+		missing = "Keys"
+	case cfg.Sessions == nil:
+		missing = "Sessions"
+	case cfg.Reminders == nil:
+		missing = "Reminders"
+	case cfg.Repos == nil:
+		missing = "Repos"
+	case cfg.Mailer == nil:
+		missing = "Mailer"
 	}
-	return time.Now()
+	if missing != "" {
+		return nil, fmt.Errorf("service: Config.%s is required", missing)
+	}
+	s := &Service{
+		store: cfg.Store, audit: cfg.Audit, keys: cfg.Keys, sessions: cfg.Sessions, reminders: cfg.Reminders,
+		repos: cfg.Repos, mailer: cfg.Mailer,
+		externalURL: cfg.ExternalURL,
+		prefix:      cmp.Or(cfg.TokenPrefix, token.DefaultPrefix),
+		privateMode: cfg.PrivateMode,
+		log:         cfg.Log,
+		now:         cfg.Now,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	acfg := cfg.Auth
+	if acfg.Now == nil {
+		acfg.Now = s.now
+	}
+	acfg.OnFailure = func(ctx context.Context, f auth.Failure) { s.recordTokenFailure(ctx, f) }
+	s.auth = auth.New(cfg.Store, acfg, s.log)
+	return s, nil
 }
 
-func (s *Service) forget(tokenID, userID int64) {
-	if s.Cache != nil {
-		s.Cache.Forget(tokenID, userID)
+// MustNew is New for tests and fixed wiring: it panics on a bad Config.
+func MustNew(cfg Config) *Service {
+	s, err := New(cfg)
+	if err != nil {
+		panic(err)
 	}
+	return s
 }
 
-// NewUser describes an account to create.
-type NewUser struct {
-	Login, Email, Name string
-	Password           string // "" for none (token-only account)
-	SiteAdmin          bool
-}
+// PrivateMode reports whether anonymous callers must sign in for
+// everything.
+func (s *Service) PrivateMode() bool { return s.privateMode }
 
-// CreateUser validates and creates an account. Errors: Invalid, Conflict.
-func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*gatehouse.User, error) {
-	const op = "create user"
-	if !gatehouse.ValidLogin(nu.Login) {
-		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "login",
-			Msg: fmt.Sprintf("invalid username %q: use 1-39 letters, digits or single hyphens, not starting or ending with a hyphen", nu.Login)}
+// Run keeps the credential cache honest across processes and saves "last
+// used" records until ctx ends; the server runs it for its lifetime.
+func (s *Service) Run(ctx context.Context) { s.auth.Run(ctx) }
+
+// Poll applies, at once, revocations made by other processes.
+func (s *Service) Poll(ctx context.Context) error { return s.auth.Poll(ctx) }
+
+// Flush saves pending "last used" records.
+func (s *Service) Flush(ctx context.Context) { s.auth.Flush(ctx) }
+
+// forget drops cached credentials on this node after a change.
+func (s *Service) forget(tokenID, userID int64) { s.auth.Forget(tokenID, userID) }
+
+// Reasons a credential is refused, matched with errors.Is. Transports word
+// each one for their clients.
+var (
+	// ErrBadCredentials: the token is malformed, unknown, expired or
+	// revoked (all alike, so that nothing about a token's history leaks).
+	ErrBadCredentials = errors.New(auth.BadCredentials)
+	// ErrPasswordRefused: an account password was sent where only tokens
+	// are accepted (git and the API). It is never checked.
+	ErrPasswordRefused = errors.New("password authentication is not supported; use a personal access token")
+	// ErrPlainHTTP: credentials crossed the network unencrypted.
+	ErrPlainHTTP = errors.New("credentials sent over plain HTTP are refused")
+	// ErrLockedOut: too many failures from this address.
+	ErrLockedOut = errors.New(auth.TooManyAttempts)
+	// ErrSuspended: the account is suspended.
+	ErrSuspended = errors.New(auth.Suspended)
+)
+
+// Authenticate is the one step from a presented credential to an actor,
+// for every transport. No credential gives the anonymous actor. Errors:
+// Unauthenticated (ErrBadCredentials, ErrPasswordRefused), Forbidden
+// (ErrPlainHTTP, ErrSuspended, ErrLockedOut), Internal.
+func (s *Service) Authenticate(ctx context.Context, c gatehouse.Credential) (*gatehouse.Actor, error) {
+	const op = "authenticate"
+	switch c.Kind {
+	case gatehouse.NoCredential:
+		return gatehouse.AnonymousActor(c.IP), nil
+	case gatehouse.TokenCredential, gatehouse.PasswordCredential:
+	default:
+		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Unauthenticated, Msg: auth.BadCredentials, Err: ErrBadCredentials}
 	}
-	if gatehouse.ReservedLogin(nu.Login) {
-		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "login",
-			Msg: fmt.Sprintf("the username %q is reserved for one of the server's own pages", nu.Login)}
+	if c.Insecure {
+		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: ErrPlainHTTP.Error(), Err: ErrPlainHTTP}
 	}
-	if at := strings.IndexByte(nu.Email, '@'); at < 1 || at == len(nu.Email)-1 || strings.ContainsAny(nu.Email, " \t\r\n") {
-		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "email", Msg: fmt.Sprintf("invalid email address %q", nu.Email)}
+	if c.Kind == gatehouse.PasswordCredential {
+		// Checking would make git and the API a password-guessing oracle
+		// and cost a slow hash per request; a refusal guesses nothing, so
+		// it is not counted either.
+		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Unauthenticated, Msg: auth.BadCredentials, Err: ErrPasswordRefused}
 	}
-	u := &gatehouse.User{Login: nu.Login, Email: nu.Email, Name: nu.Name, SiteAdmin: nu.SiteAdmin}
-	if nu.Password != "" {
-		if len(nu.Password) < 8 {
-			return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "password", Msg: "the password must have at least 8 characters"}
+	actor, err := s.auth.Token(ctx, c.Secret, c.IP)
+	if err != nil {
+		switch gatehouse.ErrorKind(err) {
+		case gatehouse.Unauthenticated:
+			return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Unauthenticated, Msg: auth.BadCredentials, Err: ErrBadCredentials}
+		case gatehouse.Unavailable:
+			return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: auth.TooManyAttempts, Err: ErrLockedOut}
+		case gatehouse.Forbidden:
+			return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: auth.Suspended, Err: ErrSuspended}
 		}
-		h, err := password.Hash(nu.Password)
-		if err != nil {
-			return nil, gatehouse.Wrap(op, gatehouse.Internal, err)
+		return nil, err
+	}
+	actor.IP = c.IP
+	return actor, nil
+}
+
+// Repo finds owner/name and decides, with authz.Repo, whether the actor
+// may perform action on it. It returns the repository and the actor's
+// role on it. Errors: Unauthenticated (an anonymous caller, for anything
+// it may not do, whether the repository exists or not), NotFound,
+// Forbidden, Internal.
+func (s *Service) Repo(ctx context.Context, actor *gatehouse.Actor, owner, name string, action authz.Action) (*gatehouse.Repo, gatehouse.Permission, error) {
+	var repo *gatehouse.Repo
+	if gatehouse.ValidLogin(owner) && gatehouse.ValidRepoName(name) {
+		r, err := s.store.FindRepo(ctx, owner, name)
+		switch {
+		case err == nil:
+			repo = r
+		case !gatehouse.IsKind(err, gatehouse.NotFound):
+			return nil, gatehouse.PermNone, err
 		}
-		u.PasswordHash = h
 	}
-	if err := s.Store.CreateUser(ctx, u); err != nil {
-		return nil, err
-	}
-	return u, nil
-}
-
-// NewRepo describes a repository to create.
-type NewRepo struct {
-	Owner       string
-	Name        string
-	Description string
-	Private     bool
-}
-
-// CreateRepo creates the bare repository on disk and its row. git runs
-// outside any transaction: the repository is initialised in a temporary
-// directory, the row inserted, then the directory renamed into place.
-// Errors: Invalid, NotFound (owner), Conflict.
-func (s *Service) CreateRepo(ctx context.Context, nr NewRepo) (*gatehouse.Repo, error) {
-	const op = "create repository"
-	if !gatehouse.ValidRepoName(nr.Name) {
-		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "name",
-			Msg: fmt.Sprintf("invalid repository name %q: use up to 100 letters, digits, '-', '_' or '.', not ending in .git", nr.Name)}
-	}
-	owner, err := s.Store.FindUserByLogin(ctx, nr.Owner)
-	if err != nil {
-		if gatehouse.IsKind(err, gatehouse.NotFound) {
-			return nil, gatehouse.Errorf(op, gatehouse.NotFound, "no user named %q", nr.Owner)
+	role := gatehouse.PermNone
+	if repo != nil {
+		var err error
+		if role, err = s.Role(ctx, actor, repo); err != nil {
+			return nil, gatehouse.PermNone, err
 		}
-		return nil, err
 	}
-	tmp, err := s.Repos.Prepare(ctx, "main")
-	if err != nil {
-		return nil, gatehouse.Wrap(op, gatehouse.Internal, err)
+	if err := authz.Repo(actor, repo, role, action, s.privateMode); err != nil {
+		return nil, gatehouse.PermNone, err
 	}
-	r := &gatehouse.Repo{OwnerID: owner.ID, Owner: owner.Login, Name: nr.Name, Description: nr.Description, Private: nr.Private, DefaultBranch: "main"}
-	if err := s.Store.CreateRepo(ctx, r); err != nil {
-		s.Repos.Discard(tmp)
-		return nil, err
-	}
-	if err := s.Repos.Commit(tmp, r.ID); err != nil {
-		s.Repos.Discard(tmp)
-		if derr := s.Store.DeleteRepo(context.WithoutCancel(ctx), r.ID); derr != nil {
-			s.log().Error("removing repository row after failed create", "repo", r.FullName(), "err", derr)
+	return repo, role, nil
+}
+
+// Role returns the actor's role on repo (authz.Role), looking up its
+// collaborator grant.
+func (s *Service) Role(ctx context.Context, actor *gatehouse.Actor, repo *gatehouse.Repo) (gatehouse.Permission, error) {
+	grant := gatehouse.PermNone
+	if u := actor.UserID(); u != 0 && u != repo.OwnerID {
+		var err error
+		if grant, err = s.store.Collaborator(ctx, repo.ID, u); err != nil {
+			return gatehouse.PermNone, fmt.Errorf("collaborator permission: %w", err)
 		}
-		return nil, gatehouse.Wrap(op, gatehouse.Internal, err)
 	}
-	return r, nil
+	return authz.Role(actor, repo, grant), nil
 }
 
-// NewToken describes a personal access token to issue.
-type NewToken struct {
-	UserID int64
-	Note   string
-	Scopes []string
-	// Expires is "7d", "30d", "YYYY-MM-DD" or "never"; "" means 30 days.
-	Expires string
-}
-
-// IssuedToken is a created token and its secret, which exists only here:
-// the store keeps its hash.
-type IssuedToken struct {
-	Token  *gatehouse.Token
-	Secret string
-	// Dropped is true when scopes implied by others were removed.
-	Dropped bool
-}
-
-// CreateToken issues a token. Errors: Invalid (note, scopes, expiry, or an
-// expiry the site's token policy refuses), Conflict (note already used by this user), NotFound (user).
-func (s *Service) CreateToken(ctx context.Context, nt NewToken) (*IssuedToken, error) {
-	const op = "create token"
-	note, err := checkNote(op, nt.Note)
+// authorize re-decides action on a repository a transport already holds,
+// so that a use case never trusts the transport's earlier check.
+func (s *Service) authorize(ctx context.Context, actor *gatehouse.Actor, repo *gatehouse.Repo, action authz.Action) (gatehouse.Permission, error) {
+	role, err := s.Role(ctx, actor, repo)
 	if err != nil {
-		return nil, err
+		return role, err
 	}
-	scopes, dropped, err := token.Normalize(nt.Scopes)
-	if err != nil {
-		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "scopes", Msg: err.Error()}
-	}
-	exp, err := s.expiry(ctx, op, nt.Expires)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.Store.FindUserByID(ctx, nt.UserID); err != nil {
-		return nil, err
-	}
-	secret, err := token.Generate(s.prefix())
-	if err != nil {
-		return nil, gatehouse.Wrap(op, gatehouse.Internal, err)
-	}
-	t := &gatehouse.Token{UserID: nt.UserID, Note: note, Scopes: scopes, Hash: token.Hash(secret), LastEight: token.LastEight(secret), ExpiresAt: exp}
-	if err := s.Store.CreateToken(ctx, t); err != nil {
-		return nil, err
-	}
-	s.recordToken(ctx, gatehouse.AuditTokenCreate, t, "")
-	return &IssuedToken{Token: t, Secret: secret, Dropped: dropped}, nil
-}
-
-func (s *Service) prefix() string {
-	if s.Prefix != "" {
-		return s.Prefix
-	}
-	return token.DefaultPrefix
-}
-
-// DeleteToken revokes a token: it stops working at once on this node and
-// within a second on every other. The audit log records a deletion when
-// the Origin in ctx is the token's owner and a revocation by an
-// administrator otherwise. Errors: NotFound.
-func (s *Service) DeleteToken(ctx context.Context, id int64) error {
-	t, err := s.Store.FindTokenByID(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := s.Store.DeleteToken(ctx, id); err != nil {
-		return err
-	}
-	s.forget(id, t.UserID)
-	s.recordToken(ctx, revokeAction(ctx, t), t, "")
-	return nil
-}
-
-func (s *Service) log() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.Default()
+	return role, authz.Repo(actor, repo, role, action, s.privateMode)
 }
 
 // setupKey holds the SHA-256 of the one-time setup code.
 const setupKey = "setup_code_sha256"
 
 // PrepareSetup returns a fresh one-time setup code when the instance has no
-// users yet, replacing any earlier one, or "" when setup is done.
+// users yet, replacing any earlier one, or "" when setup is done (and then
+// deletes any code left over, so that an old link cannot create an admin).
 func (s *Service) PrepareSetup(ctx context.Context) (string, error) {
-	n, err := s.Store.CountUsers(ctx)
-	if err != nil || n > 0 {
+	n, err := s.store.CountUsers(ctx)
+	if err != nil {
+		return "", err
+	}
+	if n > 0 {
+		_, err := s.store.DeleteSetting(ctx, setupKey)
 		return "", err
 	}
 	var b [24]byte
@@ -234,7 +280,7 @@ func (s *Service) PrepareSetup(ctx context.Context) (string, error) {
 	}
 	code := hex.EncodeToString(b[:])
 	sum := sha256.Sum256([]byte(code))
-	if err := s.Store.SetSetting(ctx, setupKey, hex.EncodeToString(sum[:])); err != nil {
+	if err := s.store.SetSetting(ctx, setupKey, hex.EncodeToString(sum[:])); err != nil {
 		return "", err
 	}
 	return code, nil
@@ -243,7 +289,7 @@ func (s *Service) PrepareSetup(ctx context.Context) (string, error) {
 // CheckSetup reports whether code is the current setup code, without
 // using it up.
 func (s *Service) CheckSetup(ctx context.Context, code string) bool {
-	want, err := s.Store.Setting(ctx, setupKey)
+	want, err := s.store.Setting(ctx, setupKey)
 	if err != nil {
 		return false
 	}
@@ -252,20 +298,18 @@ func (s *Service) CheckSetup(ctx context.Context, code string) bool {
 }
 
 // CompleteSetup creates the first site admin if code is the current setup
-// code, using the code up so that it works exactly once. Errors: Forbidden
-// (wrong or used code), and those of CreateUser.
-func (s *Service) CompleteSetup(ctx context.Context, code string, nu NewUser) (*gatehouse.User, error) {
+// code, using the code up so that it works exactly once. The setup link is
+// the credential: the actor is whoever holds it. Errors: Forbidden (wrong
+// or used code), and those of CreateUser.
+func (s *Service) CompleteSetup(ctx context.Context, actor *gatehouse.Actor, code string, nu NewUser) (*gatehouse.User, error) {
 	if !s.CheckSetup(ctx, code) {
 		return nil, gatehouse.E("setup", gatehouse.Forbidden, "this setup link is invalid or has already been used")
 	}
 	// Validate before spending the code, so a typo does not lock setup out.
-	if !gatehouse.ValidLogin(nu.Login) || gatehouse.ReservedLogin(nu.Login) {
-		return nil, &gatehouse.Error{Op: "setup", Kind: gatehouse.Invalid, Field: "login", Msg: fmt.Sprintf("invalid username %q", nu.Login)}
+	if err := checkNewUser("setup", &nu); err != nil {
+		return nil, err
 	}
-	if len(nu.Password) < 8 {
-		return nil, &gatehouse.Error{Op: "setup", Kind: gatehouse.Invalid, Field: "password", Msg: "the password must have at least 8 characters"}
-	}
-	ok, err := s.Store.DeleteSetting(ctx, setupKey)
+	ok, err := s.store.DeleteSetting(ctx, setupKey)
 	if err != nil {
 		return nil, err
 	}
@@ -273,5 +317,5 @@ func (s *Service) CompleteSetup(ctx context.Context, code string, nu NewUser) (*
 		return nil, gatehouse.E("setup", gatehouse.Forbidden, "this setup link has already been used")
 	}
 	nu.SiteAdmin = true
-	return s.CreateUser(ctx, nu)
+	return s.createUser(ctx, actor, nu)
 }

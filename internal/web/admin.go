@@ -22,7 +22,7 @@ type adminUsersData struct {
 func (h *Handler) adminUsers(w http.ResponseWriter, r *http.Request, d *adminUsersData, status int) {
 	var all []*gatehouse.User
 	for p := 1; ; p++ {
-		users, err := h.cfg.Store.ListUsers(r.Context(), gatehouse.Page{Page: p, PerPage: 100})
+		users, err := h.cfg.Service.ListUsers(r.Context(), actor(r), gatehouse.Page{Page: p, PerPage: 100})
 		if err != nil {
 			h.serverError(w, r, err)
 			return
@@ -51,17 +51,14 @@ func (h *Handler) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) 
 	d.New.Name = strings.TrimSpace(r.PostFormValue("name"))
 	d.New.Admin = r.PostFormValue("site_admin") == "1"
 	pw := r.PostFormValue("password")
-	if !gatehouse.ValidLogin(d.New.Login) || gatehouse.ReservedLogin(d.New.Login) {
-		d.Errors["login"] = loc.T("form.login_invalid")
-	}
-	if !validEmail(d.New.Email) {
-		d.Errors["email"] = loc.T("form.email_invalid")
-	}
-	if len(pw) < 8 {
-		d.Errors["password"] = loc.T("form.password_short")
+	// The form makes accounts people sign in to, so it needs a password;
+	// token-only accounts come from the command line.
+	nu := service.NewUser{Login: d.New.Login, Email: d.New.Email, Name: d.New.Name, Password: pw, SiteAdmin: d.New.Admin}
+	for _, err := range service.NewUserProblems(nu, true) {
+		accountErrors(loc, err, d.Errors)
 	}
 	if !d.Errors.Any() {
-		u, err := h.cfg.Service.CreateUser(r.Context(), service.NewUser{Login: d.New.Login, Email: d.New.Email, Name: d.New.Name, Password: pw, SiteAdmin: d.New.Admin})
+		u, err := h.cfg.Service.CreateUser(r.Context(), actor(r), nu)
 		switch {
 		case err == nil:
 			h.redirectFlash(w, r, "/admin/users", &flash{Kind: "notice", Key: "admin.user_created", Args: []string{u.Login}})
@@ -69,7 +66,7 @@ func (h *Handler) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) 
 		case gatehouse.IsKind(err, gatehouse.Conflict):
 			d.Errors["login"] = loc.T("admin.err_user_taken")
 		case gatehouse.IsKind(err, gatehouse.Invalid):
-			d.Errors[""] = gatehouse.ErrorMessage(err)
+			accountErrors(loc, err, d.Errors)
 		default:
 			h.serverError(w, r, err)
 			return
@@ -84,7 +81,7 @@ func (h *Handler) handleAdminUserAction(w http.ResponseWriter, r *http.Request) 
 		h.renderError(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
-	me := viewer(r).ID
+	me := actor(r)
 	ctx := r.Context()
 	var u *gatehouse.User
 	key := ""
@@ -92,9 +89,6 @@ func (h *Handler) handleAdminUserAction(w http.ResponseWriter, r *http.Request) 
 	case "suspend":
 		u, err = h.cfg.Service.SetSuspended(ctx, me, id, true)
 		key = "admin.user_suspended"
-		if err == nil {
-			_, err = h.cfg.Sessions.DeleteUserSessions(ctx, id)
-		}
 	case "unsuspend":
 		u, err = h.cfg.Service.SetSuspended(ctx, me, id, false)
 		key = "admin.user_unsuspended"
@@ -127,7 +121,7 @@ type adminTokensData struct {
 
 func (h *Handler) handleAdminTokens(w http.ResponseWriter, r *http.Request) {
 	loc := stateOf(r).loc
-	tokens, err := h.cfg.Service.ListAllTokens(r.Context())
+	tokens, err := h.cfg.Service.ListAllTokens(r.Context(), actor(r))
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -137,7 +131,7 @@ func (h *Handler) handleAdminTokens(w http.ResponseWriter, r *http.Request) {
 	for _, t := range tokens {
 		login, ok := owners[t.UserID]
 		if !ok {
-			u, err := h.cfg.Store.FindUserByID(r.Context(), t.UserID)
+			u, err := h.cfg.Service.UserByID(r.Context(), actor(r), t.UserID)
 			if err != nil && !gatehouse.IsKind(err, gatehouse.NotFound) {
 				h.serverError(w, r, err)
 				return
@@ -160,10 +154,7 @@ func (h *Handler) handleAdminTokenRevoke(w http.ResponseWriter, r *http.Request)
 		h.renderError(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
-	t, err := h.cfg.Store.FindTokenByID(r.Context(), id)
-	if err == nil {
-		err = h.cfg.Service.DeleteToken(r.Context(), id)
-	}
+	t, err := h.cfg.Service.DeleteToken(r.Context(), actor(r), id)
 	switch {
 	case err == nil:
 		h.redirectFlash(w, r, "/admin/tokens", &flash{Kind: "notice", Key: "admin.token_revoked", Args: []string{t.Note}})
@@ -211,7 +202,7 @@ func (h *Handler) handleAdminPolicyUpdate(w http.ResponseWriter, r *http.Request
 		p.MaxLifetimeDays = n
 	}
 	if !d.Errors.Any() {
-		if err := h.cfg.Service.SetTokenPolicy(r.Context(), p); err != nil {
+		if err := h.cfg.Service.SetTokenPolicy(r.Context(), actor(r), p); err != nil {
 			if !gatehouse.IsKind(err, gatehouse.Invalid) {
 				h.serverError(w, r, err)
 				return

@@ -75,7 +75,7 @@ func (h *Handler) handleAdminAuditLog(w http.ResponseWriter, r *http.Request) {
 	d := &auditData{Admin: true, User: strings.TrimSpace(r.URL.Query().Get("user"))}
 	var userID int64
 	if d.User != "" {
-		u, err := h.cfg.Store.FindUserByLogin(r.Context(), d.User)
+		u, err := h.cfg.Service.FindUser(r.Context(), actor(r), d.User)
 		switch {
 		case gatehouse.IsKind(err, gatehouse.NotFound):
 			d.UnknownUser = true
@@ -101,67 +101,35 @@ func (h *Handler) handleAdminAuditLog(w http.ResponseWriter, r *http.Request) {
 // that the query asks for. It writes the error page itself and returns
 // false when there is nothing to render.
 func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, d *auditData, userID int64, base string) bool {
-	ctx := r.Context()
-	audit := h.cfg.Service.Audit
-	if audit == nil {
-		h.renderError(w, r, http.StatusNotFound, "error.not_found")
-		return false
-	}
 	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 	page = min(max(page, 1), gatehouse.MaxPage)
-	f := gatehouse.AuditFilter{UserID: userID}
-	events, err := audit.ListAuditEvents(ctx, f, gatehouse.Page{Page: page, PerPage: auditPerPage})
-	if err != nil {
+	entries, more, err := h.cfg.Service.AuditLog(r.Context(), actor(r), userID, gatehouse.Page{Page: page, PerPage: auditPerPage})
+	switch {
+	case gatehouse.IsKind(err, gatehouse.NotFound):
+		h.renderError(w, r, http.StatusNotFound, "error.not_found")
+		return false
+	case err != nil:
 		h.serverError(w, r, err)
 		return false
 	}
-	if len(events) == auditPerPage && page < gatehouse.MaxPage {
-		// One row past this page says whether there is another.
-		more, err := audit.ListAuditEvents(ctx, f, gatehouse.Page{Page: page*auditPerPage + 1, PerPage: 1})
-		if err != nil {
-			h.serverError(w, r, err)
-			return false
-		}
-		if len(more) > 0 {
-			d.Next = pageLink(base, page+1)
-		}
+	if more {
+		d.Next = pageLink(base, page+1)
 	}
 	if page > 1 {
 		d.Prev = pageLink(base, page-1)
 	}
 	loc := stateOf(r).loc
-	logins := map[int64]string{0: ""}
-	login := func(id int64) (string, error) {
-		if l, ok := logins[id]; ok {
-			return l, nil
-		}
-		u, err := h.cfg.Store.FindUserByID(ctx, id)
-		switch {
-		case gatehouse.IsKind(err, gatehouse.NotFound):
-			logins[id] = "#" + strconv.FormatInt(id, 10)
-		case err != nil:
-			return "", err
-		default:
-			logins[id] = u.Login
-		}
-		return logins[id], nil
-	}
-	for _, e := range events {
-		row, err := auditRowOf(loc, e, login)
-		if err != nil {
-			h.serverError(w, r, err)
-			return false
-		}
-		d.Rows = append(d.Rows, row)
+	for _, e := range entries {
+		d.Rows = append(d.Rows, auditRowOf(loc, e))
 	}
 	return true
 }
 
-func auditRowOf(loc *Localizer, e *gatehouse.AuditEvent, login func(int64) (string, error)) (auditRow, error) {
+func auditRowOf(loc *Localizer, e service.AuditEntry) auditRow {
 	row := auditRow{
 		When: loc.DateTime(e.At), ISO: e.At.UTC().Format("2006-01-02T15:04:05Z"),
 		Action: string(e.Action), Code: string(e.Action), Failure: e.Action == gatehouse.AuditAuthFailure,
-		TokenID: e.TokenID, Note: e.Note, Detail: e.Detail, IP: e.IP,
+		TokenID: e.TokenID, Note: e.Note, Detail: e.Detail, IP: e.IP, User: e.User, Actor: e.Actor,
 	}
 	if key, ok := auditActionKeys[e.Action]; ok {
 		row.Action = loc.T(key)
@@ -169,14 +137,7 @@ func auditRowOf(loc *Localizer, e *gatehouse.AuditEvent, login func(int64) (stri
 	if key, ok := auditReasonKeys[e.Detail]; ok {
 		row.Detail = loc.T(key)
 	}
-	var err error
-	if row.User, err = login(e.UserID); err != nil {
-		return row, err
-	}
-	if row.Actor, err = login(e.ActorID); err != nil {
-		return row, err
-	}
-	return row, nil
+	return row
 }
 
 // pageLink adds a page number to a URL that may have a query already.

@@ -66,7 +66,7 @@ func TestAuditFromPages(t *testing.T) {
 	}
 
 	// A wrong password at sign-in and at the sudo prompt.
-	e.svc.Now = func() time.Time { return fixedNow.Add(time.Hour) }
+	e.clock.Set(fixedNow.Add(time.Hour))
 	visitor := e.client()
 	wantStatus(t, "wrong password", visitor.post("/login", "/login", url.Values{"login": {"bob"}, "password": {"nope"}}), http.StatusUnauthorized)
 	evs, _ = e.st.ListAuditEvents(ctx, gatehouse.AuditFilter{UserID: bob.ID}, gatehouse.Page{PerPage: 1})

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -44,28 +45,24 @@ func (h *Handler) handleSetup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pw := r.PostFormValue("password")
-	if !gatehouse.ValidLogin(d.Login) {
-		d.Errors["login"] = loc.T("form.login_invalid")
+	nu := service.NewUser{Login: d.Login, Email: d.Email, Name: d.Name, Password: pw}
+	for _, err := range service.NewUserProblems(nu, true) {
+		accountErrors(loc, err, d.Errors)
 	}
-	if !validEmail(d.Email) {
-		d.Errors["email"] = loc.T("form.email_invalid")
-	}
-	if len(pw) < 8 {
-		d.Errors["password"] = loc.T("form.password_short")
-	} else if pw != r.PostFormValue("password_confirm") {
+	if _, short := d.Errors["password"]; !short && pw != r.PostFormValue("password_confirm") {
 		d.Errors["password_confirm"] = loc.T("form.password_mismatch")
 	}
 	if d.Errors.Any() {
 		h.render(w, r, http.StatusUnprocessableEntity, "setup", "setup.title", "", d)
 		return
 	}
-	u, err := h.cfg.Service.CompleteSetup(r.Context(), d.Code, service.NewUser{Login: d.Login, Email: d.Email, Name: d.Name, Password: pw})
+	u, err := h.cfg.Service.CompleteSetup(r.Context(), actor(r), d.Code, nu)
 	if err != nil {
 		switch gatehouse.ErrorKind(err) {
 		case gatehouse.Forbidden:
 			h.renderError(w, r, http.StatusNotFound, "setup.invalid")
 		case gatehouse.Invalid, gatehouse.Conflict:
-			d.Errors[""] = gatehouse.ErrorMessage(err)
+			accountErrors(loc, err, d.Errors)
 			h.render(w, r, http.StatusUnprocessableEntity, "setup", "setup.title", "", d)
 		default:
 			h.serverError(w, r, err)
@@ -79,9 +76,19 @@ func (h *Handler) handleSetup(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-func validEmail(s string) bool {
-	at := strings.IndexByte(s, '@')
-	return at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " \t\r\n")
+// accountErrors words the service's refusal of a new account for the
+// form field it concerns.
+func accountErrors(loc *Localizer, err error, errs formErrors) {
+	switch {
+	case isField(err, "login"):
+		errs["login"] = loc.T("form.login_invalid")
+	case isField(err, "email"):
+		errs["email"] = loc.T("form.email_invalid")
+	case isField(err, "password"):
+		errs["password"] = loc.T("form.password_short")
+	default:
+		errs[""] = gatehouse.ErrorMessage(err)
+	}
 }
 
 // loginData is the sign-in form.
@@ -107,37 +114,23 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	loc := stateOf(r).loc
 	d := &loginData{Login: strings.TrimSpace(r.PostFormValue("login")), ReturnTo: safeReturn(r.PostFormValue("return_to"))}
-	ip := h.cfg.Network.ClientIP(r)
-	if h.cfg.Throttle.Locked(ip) {
+	u, err := h.cfg.Service.SignIn(r.Context(), actor(r), d.Login, r.PostFormValue("password"))
+	switch {
+	case err == nil:
+	case errors.Is(err, service.ErrLockedOut):
 		d.Error = loc.T("login.locked")
 		h.render(w, r, http.StatusTooManyRequests, "login", "login.title", "", d)
 		return
-	}
-	u, err := h.cfg.Store.FindUserByLogin(r.Context(), d.Login)
-	if err != nil && !gatehouse.IsKind(err, gatehouse.NotFound) {
-		h.serverError(w, r, err)
-		return
-	}
-	if err != nil {
-		u = nil
-	}
-	if !service.CheckPassword(u, r.PostFormValue("password")) {
-		f := service.AuthFailure{IP: ip, Reason: service.ReasonPassword}
-		if u != nil {
-			f.UserID = u.ID
-		}
-		h.cfg.Service.RecordAuthFailure(r.Context(), f)
-		d.Error = loc.T("login.failed")
-		status := http.StatusUnauthorized
-		if h.cfg.Throttle.Failed(ip) {
-			d.Error, status = loc.T("login.locked"), http.StatusTooManyRequests
-		}
-		h.render(w, r, status, "login", "login.title", "", d)
-		return
-	}
-	if u.Suspended {
+	case errors.Is(err, service.ErrSuspended):
 		d.Error = loc.T("login.suspended")
 		h.render(w, r, http.StatusForbidden, "login", "login.title", "", d)
+		return
+	case gatehouse.IsKind(err, gatehouse.Unauthenticated):
+		d.Error = loc.T("login.failed")
+		h.render(w, r, http.StatusUnauthorized, "login", "login.title", "", d)
+		return
+	default:
+		h.serverError(w, r, err)
 		return
 	}
 	if err := h.startSession(w, r, u); err != nil {
@@ -149,7 +142,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if s := session(r); s != nil {
-		if err := h.cfg.Sessions.DeleteSession(r.Context(), s.ID); err != nil {
+		if err := h.cfg.Service.EndSession(r.Context(), actor(r), s); err != nil {
 			h.serverError(w, r, err)
 			return
 		}
@@ -175,24 +168,23 @@ func (h *Handler) handleSudoForm(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) handleSudo(w http.ResponseWriter, r *http.Request) {
 	loc := stateOf(r).loc
 	ret := safeReturn(r.PostFormValue("return_to"))
-	ip := h.cfg.Network.ClientIP(r)
-	if h.cfg.Throttle.Locked(ip) {
+	err := h.cfg.Service.ConfirmPassword(r.Context(), actor(r), r.PostFormValue("password"))
+	switch {
+	case err == nil:
+	case errors.Is(err, service.ErrLockedOut):
 		h.renderSudo(w, r, ret, loc.T("login.locked"), http.StatusTooManyRequests)
 		return
-	}
-	if !service.CheckPassword(viewer(r), r.PostFormValue("password")) {
-		h.cfg.Service.RecordAuthFailure(r.Context(), service.AuthFailure{IP: ip, UserID: viewer(r).ID, Reason: service.ReasonSudoPassword})
-		msg, status := loc.T("sudo.failed"), http.StatusUnauthorized
-		if h.cfg.Throttle.Failed(ip) {
-			msg, status = loc.T("login.locked"), http.StatusTooManyRequests
-		}
-		h.renderSudo(w, r, ret, msg, status)
+	case gatehouse.IsKind(err, gatehouse.Unauthenticated):
+		h.renderSudo(w, r, ret, loc.T("sudo.failed"), http.StatusUnauthorized)
+		return
+	default:
+		h.serverError(w, r, err)
 		return
 	}
 	s := session(r)
 	s.SudoUntil = h.now().Add(sudoLifetime)
 	s.SeenAt = h.now()
-	if err := h.cfg.Sessions.UpdateSession(r.Context(), s); err != nil {
+	if err := h.cfg.Service.SaveSession(r.Context(), actor(r), s); err != nil {
 		h.serverError(w, r, err)
 		return
 	}

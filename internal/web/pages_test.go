@@ -63,13 +63,13 @@ func TestPagesGolden(t *testing.T) {
 	wantStatus(t, "sudo", res, http.StatusSeeOther)
 
 	// Repositories: one with a README, one empty, one of bob's.
-	if _, err := e.svc.CreateRepoReadme(ctx, service.NewRepo{Owner: "alice", Name: "notes", Description: "Things to remember"}, true, alice); err != nil {
+	if _, err := e.svc.CreateRepo(ctx, &gatehouse.Actor{User: alice}, service.NewRepo{Owner: "alice", Name: "notes", Description: "Things to remember", Readme: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.CreateRepo(ctx, service.NewRepo{Owner: "alice", Name: "empty", Private: true}); err != nil {
+	if _, err := e.svc.CreateRepo(ctx, system, service.NewRepo{Owner: "alice", Name: "empty", Private: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.CreateRepo(ctx, service.NewRepo{Owner: "bob", Name: "hidden", Private: true}); err != nil {
+	if _, err := e.svc.CreateRepo(ctx, system, service.NewRepo{Owner: "bob", Name: "hidden", Private: true}); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "home", c.get("/").Body)
@@ -118,12 +118,12 @@ func TestPagesGolden(t *testing.T) {
 		{UserID: alice.ID, Note: "forever", Expires: "never"},
 		{UserID: alice.ID, Note: "ci", Scopes: []string{"read:org", "workflow"}, Expires: "90d"},
 	} {
-		if _, err := e.svc.CreateToken(ctx, nt); err != nil {
+		if _, err := e.svc.CreateToken(ctx, system, nt); err != nil {
 			t.Fatal(err)
 		}
 	}
-	old := &service.Service{Store: e.st, Repos: e.svc.Repos, Now: func() time.Time { return fixedNow.AddDate(0, -2, 0) }}
-	expired, err := old.CreateToken(ctx, service.NewToken{UserID: alice.ID, Note: "old", Scopes: []string{"gist"}, Expires: "30d"})
+	old := e.service(func() time.Time { return fixedNow.AddDate(0, -2, 0) })
+	expired, err := old.CreateToken(ctx, system, service.NewToken{UserID: alice.ID, Note: "old", Scopes: []string{"gist"}, Expires: "30d"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -128,3 +129,9 @@ type formErrors map[string]string
 
 // Any reports whether there is an error.
 func (e formErrors) Any() bool { return len(e) > 0 }
+
+// isField reports whether err is an Invalid error about field.
+func isField(err error, field string) bool {
+	var ge *gatehouse.Error
+	return errors.As(err, &ge) && ge.Kind == gatehouse.Invalid && ge.Field == field
+}

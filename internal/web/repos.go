@@ -24,7 +24,7 @@ func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	repos, err := h.cfg.Store.ListRepos(r.Context(), gatehouse.RepoFilter{Member: u.ID}, gatehouse.Page{PerPage: 100})
+	repos, err := h.cfg.Service.ListOwnRepos(r.Context(), actor(r), false, false, gatehouse.Page{PerPage: 100})
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -38,28 +38,22 @@ func (h *Handler) handleOwner(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
-	owner, err := h.cfg.Store.FindUserByLogin(r.Context(), login)
-	if gatehouse.IsKind(err, gatehouse.NotFound) {
-		h.renderError(w, r, http.StatusNotFound, "error.not_found")
-		return
-	}
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	f := gatehouse.RepoFilter{OwnerID: owner.ID, PublicOnly: true}
-	if v := viewer(r); v != nil {
-		f = gatehouse.RepoFilter{OwnerID: owner.ID, VisibleTo: v.ID}
-		if v.SiteAdmin || v.ID == owner.ID {
-			f.VisibleTo = 0
+	owner, err := h.cfg.Service.FindUser(r.Context(), actor(r), login)
+	if err == nil {
+		var repos []*gatehouse.Repo
+		if repos, err = h.cfg.Service.ListRepos(r.Context(), actor(r), owner, false, gatehouse.Page{PerPage: 100}); err == nil {
+			h.render(w, r, http.StatusOK, "profile", "profile.title", "", &reposData{Owner: owner, Repos: repos})
+			return
 		}
 	}
-	repos, err := h.cfg.Store.ListRepos(r.Context(), f, gatehouse.Page{PerPage: 100})
-	if err != nil {
+	switch gatehouse.ErrorKind(err) {
+	case gatehouse.NotFound:
+		h.renderError(w, r, http.StatusNotFound, "error.not_found")
+	case gatehouse.Unauthenticated:
+		h.signIn(w, r)
+	default:
 		h.serverError(w, r, err)
-		return
 	}
-	h.render(w, r, http.StatusOK, "profile", "profile.title", "", &reposData{Owner: owner, Repos: repos})
 }
 
 // maxReadme is the largest README the repository page renders.
@@ -86,10 +80,16 @@ func (h *Handler) handleRepo(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
-	repo, perm, err := h.cfg.Authz.Repo(r.Context(), actor(r), owner, name, authz.Read)
+	repo, perm, err := h.cfg.Service.Repo(r.Context(), actor(r), owner, name, authz.Read)
 	if err != nil {
 		switch gatehouse.ErrorKind(err) {
-		case gatehouse.NotFound, gatehouse.Unauthenticated, gatehouse.Forbidden:
+		case gatehouse.Unauthenticated:
+			if h.cfg.Service.PrivateMode() {
+				h.signIn(w, r)
+				return
+			}
+			h.renderError(w, r, http.StatusNotFound, "error.not_found")
+		case gatehouse.NotFound, gatehouse.Forbidden:
 			h.renderError(w, r, http.StatusNotFound, "error.not_found")
 		default:
 			h.serverError(w, r, err)
@@ -168,18 +168,17 @@ func (h *Handler) handleRepoCreate(w http.ResponseWriter, r *http.Request) {
 	if !gatehouse.ValidRepoName(d.Name) {
 		d.Errors["name"] = loc.T("repo_new.err_name")
 	}
-	if len(d.Description) > 350 {
-		d.Errors["description"] = loc.T("repo_new.err_description")
-	}
 	if !d.Errors.Any() {
-		repo, err := h.cfg.Service.CreateRepoReadme(r.Context(),
-			service.NewRepo{Owner: u.Login, Name: d.Name, Description: d.Description, Private: d.Private}, d.Readme, u)
+		repo, err := h.cfg.Service.CreateRepo(r.Context(), actor(r),
+			service.NewRepo{Owner: u.Login, Name: d.Name, Description: d.Description, Private: d.Private, Readme: d.Readme})
 		switch {
 		case err == nil:
 			http.Redirect(w, r, "/"+repo.Owner+"/"+repo.Name, http.StatusSeeOther)
 			return
 		case gatehouse.IsKind(err, gatehouse.Conflict):
 			d.Errors["name"] = loc.T("repo_new.err_taken")
+		case isField(err, "description"):
+			d.Errors["description"] = loc.T("repo_new.err_description")
 		case gatehouse.IsKind(err, gatehouse.Invalid):
 			d.Errors["name"] = loc.T("repo_new.err_name")
 		default:

@@ -14,7 +14,7 @@ import (
 
 func tokenCount(t *testing.T, e *env, userID int64) int {
 	t.Helper()
-	tokens, err := e.svc.ListUserTokens(context.Background(), userID)
+	tokens, err := e.svc.ListUserTokens(context.Background(), system, userID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestSudoMode(t *testing.T) {
 	u := e.user("alice", false)
 	c := e.client()
 	c.signIn("alice", false)
-	existing, err := e.svc.CreateToken(context.Background(), service.NewToken{UserID: u.ID, Note: "existing", Scopes: []string{"gist"}})
+	existing, err := e.svc.CreateToken(context.Background(), system, service.NewToken{UserID: u.ID, Note: "existing", Scopes: []string{"gist"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,13 +118,20 @@ func TestSignInThrottle(t *testing.T) {
 	e := newEnv(t)
 	e.user("alice", false)
 	c := e.client()
-	for i := 0; i < e.thr.max-1; i++ {
+	for i := 0; i < maxFailures-1; i++ {
 		wantStatus(t, "wrong password", c.post("/login", "/login", url.Values{"login": {"alice"}, "password": {"wrong"}}), http.StatusUnauthorized)
 	}
 	wantStatus(t, "last try", c.post("/login", "/login", url.Values{"login": {"alice"}, "password": {"wrong"}}), http.StatusTooManyRequests)
-	// Locked out: even the right password is refused for now.
+	// Locked out: even the right password is refused for now, from any
+	// browser at that address.
 	res := c.post("/login", "/login", url.Values{"login": {"alice"}, "password": {testPassword}})
 	wantStatus(t, "right password while locked", res, http.StatusTooManyRequests)
+	res = e.client().post("/login", "/login", url.Values{"login": {"alice"}, "password": {testPassword}})
+	wantStatus(t, "right password from another browser while locked", res, http.StatusTooManyRequests)
+	// The lock-out ends with the window.
+	e.clock.Set(fixedNow.Add(failureWindow))
+	res = c.post("/login", "/login", url.Values{"login": {"alice"}, "password": {testPassword}})
+	wantStatus(t, "right password after the window", res, http.StatusSeeOther)
 }
 
 func TestSessionCookie(t *testing.T) {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/httpx"
-	"github.com/gatehouse/gatehouse/internal/service"
 )
 
 // Cookie names. Under HTTPS the __Host- prefix makes browsers refuse the
@@ -88,11 +87,11 @@ func (h *Handler) withSession(next http.Handler) http.Handler {
 		}
 		st.loc = h.pickLocale(r, st.user)
 		ctx := r.Context()
+		// Every use case is called with the viewer as the actor: a
+		// browser session (every scope), or an anonymous client.
+		st.actor = &gatehouse.Actor{User: st.user, IP: h.cfg.Network.ClientIP(r)}
 		if st.user != nil {
 			httpx.SetLogin(ctx, st.user.Login)
-			// Changes made through the service name the viewer in the
-			// audit log.
-			ctx = service.WithOrigin(ctx, service.Origin{ActorID: st.user.ID, IP: h.cfg.Network.ClientIP(r)})
 		}
 		w.Header().Set("Content-Language", st.loc.Lang)
 		w.Header().Add("Vary", "Accept-Language, Cookie")
@@ -103,29 +102,15 @@ func (h *Handler) withSession(next http.Handler) http.Handler {
 // loadSession returns NotFound when the session is gone or expired, or
 // belongs to a suspended user (whose sessions are then removed).
 func (h *Handler) loadSession(r *http.Request, secret string) (*gatehouse.Session, *gatehouse.User, error) {
-	ctx := r.Context()
-	s, err := h.cfg.Sessions.FindSession(ctx, sessionID(secret))
-	if err != nil {
-		return nil, nil, err
-	}
-	u, err := h.cfg.Store.FindUserByID(ctx, s.UserID)
-	if err != nil {
-		return nil, nil, err
-	}
-	if u.Suspended {
-		if _, err := h.cfg.Sessions.DeleteUserSessions(ctx, u.ID); err != nil {
-			return nil, nil, err
-		}
-		return nil, nil, gatehouse.E("load session", gatehouse.NotFound, "account suspended")
-	}
-	return s, u, nil
+	return h.cfg.Service.Session(r.Context(), sessionID(secret))
 }
 
 // startSession signs u in: a fresh session (never one the browser brought
 // along, so a planted cookie cannot be promoted) and its cookie.
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u *gatehouse.User) error {
+	replaces := ""
 	if old := stateOf(r).secret; old != "" {
-		_ = h.cfg.Sessions.DeleteSession(r.Context(), sessionID(old))
+		replaces = sessionID(old)
 	}
 	secret := randomString()
 	s := &gatehouse.Session{
@@ -135,7 +120,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u *gateho
 		IP:        h.cfg.Network.ClientIP(r),
 		ExpiresAt: h.now().Add(sessionLifetime),
 	}
-	if err := h.cfg.Sessions.CreateSession(r.Context(), s); err != nil {
+	if err := h.cfg.Service.StartSession(r.Context(), s, replaces); err != nil {
 		return err
 	}
 	h.setCookie(w, r, sessionCookie, secret, int(sessionLifetime.Seconds()))
@@ -243,7 +228,7 @@ func (h *Handler) setFlash(r *http.Request, f *flash) error {
 		return err
 	}
 	st.sess.Flash = sealed
-	return h.cfg.Sessions.UpdateSession(r.Context(), st.sess)
+	return h.cfg.Service.SaveSession(r.Context(), actor(r), st.sess)
 }
 
 // takeFlash returns and clears this session's flash, or nil.
@@ -252,7 +237,7 @@ func (h *Handler) takeFlash(r *http.Request) *flash {
 	if st.sess == nil || len(st.sess.Flash) == 0 {
 		return nil
 	}
-	sealed, err := h.cfg.Sessions.TakeFlash(r.Context(), st.sess.ID)
+	sealed, err := h.cfg.Service.TakeFlash(r.Context(), actor(r), st.sess)
 	if err != nil || sealed == nil {
 		return nil
 	}

@@ -38,7 +38,7 @@ func (h *Handler) handleProfileForm(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) handleProfile(w http.ResponseWriter, r *http.Request) {
 	loc := stateOf(r).loc
 	name, email, locale := strings.TrimSpace(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("locale")
-	_, err := h.cfg.Service.UpdateProfile(r.Context(), viewer(r).ID, name, email, locale)
+	_, err := h.cfg.Service.UpdateProfile(r.Context(), actor(r), viewer(r).ID, name, email, locale)
 	if err != nil {
 		d := h.profileData(loc, name, email, locale)
 		switch gatehouse.ErrorKind(err) {

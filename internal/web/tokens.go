@@ -50,7 +50,7 @@ type tokensData struct {
 
 func (h *Handler) handleTokens(w http.ResponseWriter, r *http.Request) {
 	loc := stateOf(r).loc
-	tokens, err := h.cfg.Service.ListUserTokens(r.Context(), viewer(r).ID)
+	tokens, err := h.cfg.Service.ListUserTokens(r.Context(), actor(r), viewer(r).ID)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -344,7 +344,7 @@ func (h *Handler) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 	if !errs.Any() {
 		v, _ := expiresValue(choice, custom)
 		var err error
-		issued, err = h.cfg.Service.CreateToken(r.Context(), service.NewToken{UserID: viewer(r).ID, Note: note, Scopes: scopes, Expires: v})
+		issued, err = h.cfg.Service.CreateToken(r.Context(), actor(r), service.NewToken{UserID: viewer(r).ID, Note: note, Scopes: scopes, Expires: v})
 		if err != nil && !tokenFormErrors(loc, err, p, errs) {
 			h.serverError(w, r, err)
 			return
@@ -365,7 +365,7 @@ func (h *Handler) ownToken(w http.ResponseWriter, r *http.Request) (*gatehouse.T
 		h.renderError(w, r, http.StatusNotFound, "error.not_found")
 		return nil, false
 	}
-	t, err := h.cfg.Service.UserToken(r.Context(), viewer(r).ID, id)
+	t, err := h.cfg.Service.FindToken(r.Context(), actor(r), id)
 	if gatehouse.IsKind(err, gatehouse.NotFound) {
 		h.renderError(w, r, http.StatusNotFound, "error.not_found")
 		return nil, false
@@ -401,7 +401,7 @@ func (h *Handler) handleTokenUpdate(w http.ResponseWriter, r *http.Request) {
 	var res *service.UpdatedToken
 	if !errs.Any() {
 		var err error
-		res, err = h.cfg.Service.UpdateToken(r.Context(), viewer(r).ID, t.ID, note, scopes)
+		res, err = h.cfg.Service.UpdateToken(r.Context(), actor(r), t.ID, note, scopes)
 		if err != nil && !tokenFormErrors(loc, err, service.TokenPolicy{}, errs) {
 			h.serverError(w, r, err)
 			return
@@ -448,7 +448,7 @@ func (h *Handler) handleRegenerate(w http.ResponseWriter, r *http.Request) {
 	if !errs.Any() {
 		v, _ := expiresValue(choice, custom)
 		var err error
-		issued, err = h.cfg.Service.RegenerateToken(r.Context(), viewer(r).ID, t.ID, v)
+		issued, err = h.cfg.Service.RegenerateToken(r.Context(), actor(r), t.ID, v)
 		if err != nil && !tokenFormErrors(loc, err, p, errs) {
 			h.serverError(w, r, err)
 			return
@@ -476,7 +476,7 @@ func (h *Handler) handleDelete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := h.cfg.Service.DeleteToken(r.Context(), t.ID); err != nil && !gatehouse.IsKind(err, gatehouse.NotFound) {
+	if _, err := h.cfg.Service.DeleteToken(r.Context(), actor(r), t.ID); err != nil && !gatehouse.IsKind(err, gatehouse.NotFound) {
 		h.serverError(w, r, err)
 		return
 	}
@@ -490,7 +490,7 @@ type revokeAllData struct {
 }
 
 func (h *Handler) handleRevokeAllForm(w http.ResponseWriter, r *http.Request) {
-	tokens, err := h.cfg.Service.ListUserTokens(r.Context(), viewer(r).ID)
+	tokens, err := h.cfg.Service.ListUserTokens(r.Context(), actor(r), viewer(r).ID)
 	if err != nil {
 		h.serverError(w, r, err)
 		return
@@ -502,7 +502,7 @@ func (h *Handler) handleRevokeAll(w http.ResponseWriter, r *http.Request) {
 	loc := stateOf(r).loc
 	u := viewer(r)
 	if !strings.EqualFold(strings.TrimSpace(r.PostFormValue("confirm")), u.Login) {
-		tokens, err := h.cfg.Service.ListUserTokens(r.Context(), u.ID)
+		tokens, err := h.cfg.Service.ListUserTokens(r.Context(), actor(r), u.ID)
 		if err != nil {
 			h.serverError(w, r, err)
 			return
@@ -511,7 +511,7 @@ func (h *Handler) handleRevokeAll(w http.ResponseWriter, r *http.Request) {
 			&revokeAllData{Count: len(tokens), Error: loc.T("tokens.revoke_all_mismatch")})
 		return
 	}
-	n, err := h.cfg.Service.RevokeAllTokens(r.Context(), u.ID)
+	n, err := h.cfg.Service.RevokeAllTokens(r.Context(), actor(r), u.ID)
 	if err != nil {
 		h.serverError(w, r, err)
 		return

@@ -31,24 +31,13 @@ import (
 //go:embed templates static locales
 var files embed.FS
 
-// Throttle counts failed sign-ins per client address; the authenticator's
-// throttle implements it, so that passwords typed into the web form and
-// tokens sent to the API share one limit.
-type Throttle interface {
-	// Failed records a failure and reports whether ip is now locked out.
-	Failed(ip string) bool
-	// Locked reports whether ip is locked out.
-	Locked(ip string) bool
-}
-
 // Config is what the web UI needs.
 type Config struct {
-	Store    gatehouse.Store
-	Sessions gatehouse.SessionStore
-	Service  *service.Service
-	Authz    *authz.Authorizer
-	Throttle Throttle
-	Repos    *gitrepo.Dir
+	// Service is the application boundary: every rule, read and change,
+	// sessions included, goes through it.
+	Service *service.Service
+	// Repos reads the content of repositories the service authorized.
+	Repos *gitrepo.Dir
 	// ExternalURL is the base URL users reach the server at, without a
 	// trailing slash; clone URLs are built from it, and an https:// URL
 	// marks cookies Secure even behind a TLS-terminating proxy.
@@ -115,79 +104,124 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.root.ServeHTTP(w, r)
 }
 
-func (h *Handler) routes() {
-	m := http.NewServeMux()
+// access is what a page asks of its viewer, decided by authz.
+type access int
+
+const (
+	// public pages are for everyone (each handler still asks the service,
+	// which applies the rules of what it shows).
+	public access = iota
+	// signedIn pages need a signed-in, unsuspended viewer: others are sent
+	// to the sign-in page (GET) or refused (POST).
+	signedIn
+	// siteAdmin pages need authz.SiteAdmin; others get a 404, so the admin
+	// pages do not announce themselves.
+	siteAdmin
+)
+
+// page is one line of the web UI's route table. Everything enforced
+// before a handler runs is declared here, and nowhere else.
+type page struct {
+	method  string
+	pattern string
+	access  access
+	// sudo: the page needs a password confirmation at most two hours old.
+	sudo   bool
+	handle http.HandlerFunc
+}
+
+// table is the route table of the web UI: every page, once.
+func (h *Handler) table() []page {
 	static, _ := fs.Sub(files, "static")
 	fileServer := http.StripPrefix("/static/", http.FileServerFS(static))
-	m.Handle("GET /static/{file}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		fileServer.ServeHTTP(w, r)
-	}))
-	m.HandleFunc("GET /avatars/{login}", h.handleAvatar)
-	m.HandleFunc("GET /{$}", h.handleHome)
+	return []page{
+		{"GET", "/static/{file}", public, false, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "public, max-age=3600")
+			fileServer.ServeHTTP(w, r)
+		}},
+		{"GET", "/avatars/{login}", public, false, h.handleAvatar},
+		{"GET", "/{$}", public, false, h.handleHome},
 
-	m.HandleFunc("GET /setup", h.handleSetupForm)
-	m.HandleFunc("POST /setup", h.handleSetup)
-	m.HandleFunc("GET /login", h.handleLoginForm)
-	m.HandleFunc("POST /login", h.handleLogin)
-	m.HandleFunc("POST /logout", h.signedIn(h.handleLogout))
-	m.HandleFunc("GET /sudo", h.signedIn(h.handleSudoForm))
-	m.HandleFunc("POST /sudo", h.signedIn(h.handleSudo))
+		{"GET", "/setup", public, false, h.handleSetupForm},
+		{"POST", "/setup", public, false, h.handleSetup},
+		{"GET", "/login", public, false, h.handleLoginForm},
+		{"POST", "/login", public, false, h.handleLogin},
+		{"POST", "/logout", signedIn, false, h.handleLogout},
+		{"GET", "/sudo", signedIn, false, h.handleSudoForm},
+		{"POST", "/sudo", signedIn, false, h.handleSudo},
 
-	m.HandleFunc("GET /settings", h.signedIn(redirectTo("/settings/profile")))
-	m.HandleFunc("GET /settings/profile", h.signedIn(h.handleProfileForm))
-	m.HandleFunc("POST /settings/profile", h.signedIn(h.handleProfile))
-	m.HandleFunc("GET /settings/security-log", h.signedIn(h.handleSecurityLog))
-	m.HandleFunc("GET /settings/developers", h.signedIn(h.handleDevelopers))
-	m.HandleFunc("GET /settings/tokens", h.signedIn(h.handleTokens))
-	m.HandleFunc("POST /settings/tokens", h.signedIn(h.sudo(h.handleTokenCreate)))
-	m.HandleFunc("GET /settings/tokens/new", h.signedIn(h.sudo(h.handleTokenNew)))
-	m.HandleFunc("GET /settings/tokens/revoke-all", h.signedIn(h.sudo(h.handleRevokeAllForm)))
-	m.HandleFunc("POST /settings/tokens/revoke-all", h.signedIn(h.sudo(h.handleRevokeAll)))
-	// Editing can widen a token's scopes: as sensitive as creating one.
-	m.HandleFunc("GET /settings/tokens/{id}", h.signedIn(h.sudo(h.handleTokenEdit)))
-	m.HandleFunc("POST /settings/tokens/{id}", h.signedIn(h.sudo(h.handleTokenUpdate)))
-	m.HandleFunc("GET /settings/tokens/{id}/regenerate", h.signedIn(h.sudo(h.handleRegenerateForm)))
-	m.HandleFunc("POST /settings/tokens/{id}/regenerate", h.signedIn(h.sudo(h.handleRegenerate)))
-	m.HandleFunc("GET /settings/tokens/{id}/delete", h.signedIn(h.sudo(h.handleDeleteForm)))
-	m.HandleFunc("POST /settings/tokens/{id}/delete", h.signedIn(h.sudo(h.handleDelete)))
+		{"GET", "/settings", signedIn, false, redirectTo("/settings/profile")},
+		{"GET", "/settings/profile", signedIn, false, h.handleProfileForm},
+		{"POST", "/settings/profile", signedIn, false, h.handleProfile},
+		{"GET", "/settings/security-log", signedIn, false, h.handleSecurityLog},
+		{"GET", "/settings/developers", signedIn, false, h.handleDevelopers},
+		{"GET", "/settings/tokens", signedIn, false, h.handleTokens},
+		{"POST", "/settings/tokens", signedIn, true, h.handleTokenCreate},
+		{"GET", "/settings/tokens/new", signedIn, true, h.handleTokenNew},
+		{"GET", "/settings/tokens/revoke-all", signedIn, true, h.handleRevokeAllForm},
+		{"POST", "/settings/tokens/revoke-all", signedIn, true, h.handleRevokeAll},
+		// Editing can widen a token's scopes: as sensitive as creating one.
+		{"GET", "/settings/tokens/{id}", signedIn, true, h.handleTokenEdit},
+		{"POST", "/settings/tokens/{id}", signedIn, true, h.handleTokenUpdate},
+		{"GET", "/settings/tokens/{id}/regenerate", signedIn, true, h.handleRegenerateForm},
+		{"POST", "/settings/tokens/{id}/regenerate", signedIn, true, h.handleRegenerate},
+		{"GET", "/settings/tokens/{id}/delete", signedIn, true, h.handleDeleteForm},
+		{"POST", "/settings/tokens/{id}/delete", signedIn, true, h.handleDelete},
 
-	m.HandleFunc("GET /new", h.signedIn(h.handleRepoNew))
-	m.HandleFunc("POST /new", h.signedIn(h.handleRepoCreate))
+		{"GET", "/new", signedIn, false, h.handleRepoNew},
+		{"POST", "/new", signedIn, false, h.handleRepoCreate},
 
-	m.HandleFunc("GET /admin", h.siteAdmin(redirectTo("/admin/users")))
-	m.HandleFunc("GET /admin/users", h.siteAdmin(h.handleAdminUsers))
-	m.HandleFunc("POST /admin/users", h.siteAdmin(h.sudo(h.handleAdminUserCreate)))
-	m.HandleFunc("POST /admin/users/{id}/{action}", h.siteAdmin(h.sudo(h.handleAdminUserAction)))
-	m.HandleFunc("GET /admin/tokens", h.siteAdmin(h.handleAdminTokens))
-	m.HandleFunc("POST /admin/tokens/{id}/revoke", h.siteAdmin(h.sudo(h.handleAdminTokenRevoke)))
-	m.HandleFunc("GET /admin/policy", h.siteAdmin(h.handleAdminPolicy))
-	m.HandleFunc("GET /admin/audit-log", h.siteAdmin(h.handleAdminAuditLog))
-	m.HandleFunc("POST /admin/policy", h.siteAdmin(h.sudo(h.handleAdminPolicyUpdate)))
+		{"GET", "/admin", siteAdmin, false, redirectTo("/admin/users")},
+		{"GET", "/admin/users", siteAdmin, false, h.handleAdminUsers},
+		{"POST", "/admin/users", siteAdmin, true, h.handleAdminUserCreate},
+		{"POST", "/admin/users/{id}/{action}", siteAdmin, true, h.handleAdminUserAction},
+		{"GET", "/admin/tokens", siteAdmin, false, h.handleAdminTokens},
+		{"POST", "/admin/tokens/{id}/revoke", siteAdmin, true, h.handleAdminTokenRevoke},
+		{"GET", "/admin/policy", siteAdmin, false, h.handleAdminPolicy},
+		{"POST", "/admin/policy", siteAdmin, true, h.handleAdminPolicyUpdate},
+		{"GET", "/admin/audit-log", siteAdmin, false, h.handleAdminAuditLog},
 
-	m.HandleFunc("GET /{owner}", h.handleOwner)
-	m.HandleFunc("GET /{owner}/{repo}", h.handleRepo)
+		{"GET", "/{owner}", public, false, h.handleOwner},
+		{"GET", "/{owner}/{repo}", public, false, h.handleRepo},
+	}
+}
+
+func (h *Handler) routes() {
+	m := http.NewServeMux()
+	for _, p := range h.table() {
+		m.HandleFunc(p.method+" "+p.pattern, h.guard(p))
+	}
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, http.StatusNotFound, "error.not_found")
 	})
 	h.mux = m
 }
 
-func redirectTo(path string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, path, http.StatusSeeOther)
+// guard applies a page's declarations before its handler: in private mode
+// every page but sign-in, setup and the static files asks anonymous
+// visitors to sign in; then the access level, the anti-forgery token of
+// signed-in forms, and sudo mode.
+func (h *Handler) guard(p page) http.HandlerFunc {
+	next := p.handle
+	if p.sudo {
+		next = h.sudo(next)
 	}
-}
-
-// signedIn sends anonymous visitors to the sign-in page and back.
-func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if viewer(r) == nil {
-			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/login?return_to="+queryEscape(r.URL.RequestURI()), http.StatusSeeOther)
-				return
-			}
-			h.renderError(w, r, http.StatusUnauthorized, "error.signed_out")
+		a := actor(r)
+		if p.access == public && h.cfg.Service.PrivateMode() && a.Anonymous() && !openInPrivateMode(p.pattern) {
+			h.signIn(w, r)
+			return
+		}
+		if p.access == public {
+			next(w, r)
+			return
+		}
+		if a.Anonymous() {
+			h.signIn(w, r)
+			return
+		}
+		if p.access == siteAdmin && authz.SiteAdmin(a) != nil {
+			h.renderError(w, r, http.StatusNotFound, "error.not_found")
 			return
 		}
 		if r.Method == http.MethodPost && !h.checkCSRF(r) {
@@ -198,16 +232,30 @@ func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// siteAdmin is signedIn plus the site admin role; others get a 404, so
-// the admin pages do not announce themselves.
-func (h *Handler) siteAdmin(next http.HandlerFunc) http.HandlerFunc {
-	return h.signedIn(func(w http.ResponseWriter, r *http.Request) {
-		if !viewer(r).SiteAdmin {
-			h.renderError(w, r, http.StatusNotFound, "error.not_found")
-			return
-		}
-		next(w, r)
-	})
+// openInPrivateMode lists the pages an anonymous visitor needs to sign in
+// or set the instance up.
+func openInPrivateMode(pattern string) bool {
+	switch pattern {
+	case "/static/{file}", "/setup", "/login", "/{$}":
+		return true
+	}
+	return false
+}
+
+func redirectTo(path string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, path, http.StatusSeeOther)
+	}
+}
+
+// signIn sends an anonymous visitor to the sign-in page and back (GET), or
+// refuses a form posted without a session.
+func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		http.Redirect(w, r, "/login?return_to="+queryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	h.renderError(w, r, http.StatusUnauthorized, "error.signed_out")
 }
 
 // sudo lets the request through only in sudo mode, and then extends sudo
@@ -232,7 +280,7 @@ func (h *Handler) sudo(next http.HandlerFunc) http.HandlerFunc {
 		}
 		s.SudoUntil = now.Add(sudoLifetime)
 		s.SeenAt = now
-		if err := h.cfg.Sessions.UpdateSession(r.Context(), s); err != nil {
+		if err := h.cfg.Service.SaveSession(r.Context(), actor(r), s); err != nil {
 			h.serverError(w, r, err)
 			return
 		}
@@ -275,6 +323,7 @@ type state struct {
 	secret string // the session cookie's value
 	anon   string // the pre-session anti-forgery cookie's value
 	loc    *Localizer
+	actor  *gatehouse.Actor
 }
 
 func stateOf(r *http.Request) *state {
@@ -291,14 +340,13 @@ func viewer(r *http.Request) *gatehouse.User { return stateOf(r).user }
 // session returns the session or nil.
 func session(r *http.Request) *gatehouse.Session { return stateOf(r).sess }
 
-// actor is the viewer as an authorization subject: a browser session,
-// which carries every scope.
+// actor is the viewer as the actor of every use case: a browser session,
+// which carries every scope, or an anonymous client.
 func actor(r *http.Request) *gatehouse.Actor {
-	u := viewer(r)
-	if u == nil {
-		return nil
+	if a := stateOf(r).actor; a != nil {
+		return a
 	}
-	return &gatehouse.Actor{User: u}
+	return gatehouse.AnonymousActor("")
 }
 
 func withState(ctx context.Context, s *state) context.Context {

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/gitrepo"
 	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/sqldb"
@@ -32,37 +32,60 @@ var fixedNow = time.Date(2030, 6, 14, 9, 30, 0, 0, time.UTC)
 
 const testPassword = "a good long password"
 
-// fakeThrottle locks a client out after max failures.
-type fakeThrottle struct {
-	mu       sync.Mutex
-	max      int
-	failures map[string]int
+// maxFailures is the sign-in throttle of every handler test: the
+// service locks a client address out after this many failures within
+// failureWindow.
+const (
+	maxFailures   = 5
+	failureWindow = 15 * time.Minute
+)
+
+// clock is the test's clock, shared by the service and the handler; the
+// handler's goroutines read it while a test moves it.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
 }
 
-func (f *fakeThrottle) Failed(ip string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failures[ip]++
-	return f.failures[ip] >= f.max
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
 }
 
-func (f *fakeThrottle) Locked(ip string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.failures[ip] >= f.max
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
 }
+
+// discardMailer accepts every message; no handler test reads mail.
+type discardMailer struct{}
+
+func (discardMailer) Send(context.Context, gatehouse.Message) error { return nil }
+
+// system is the actor of the test's own set-up calls.
+var system = gatehouse.SystemActor()
 
 // env is a web handler over a fresh database, served by httptest.
 type env struct {
-	t    *testing.T
-	st   *sqldb.DB
-	svc  *service.Service
-	srv  *httptest.Server
-	thr  *fakeThrottle
-	base string
+	t     *testing.T
+	st    *sqldb.DB
+	repos *gitrepo.Dir
+	svc   *service.Service
+	clock *clock
+	h     *Handler
+	srv   *httptest.Server
+	base  string
 }
 
-func newEnv(t *testing.T) *env {
+// envOption changes the service's configuration before it is built.
+type envOption func(*service.Config)
+
+// privateMode builds the service in private mode.
+func privateMode(c *service.Config) { c.PrivateMode = true }
+
+func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqldb.Open(context.Background(), filepath.Join(dir, "g.db"))
@@ -71,23 +94,34 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	repos := &gitrepo.Dir{Root: filepath.Join(dir, "repos")}
-	now := func() time.Time { return fixedNow }
-	svc := &service.Service{Store: st, Repos: repos, Audit: st, Now: now}
-	e := &env{t: t, st: st, svc: svc, thr: &fakeThrottle{max: 5, failures: map[string]int{}}}
+	clk := &clock{t: fixedNow}
+	e := &env{t: t, st: st, repos: repos, clock: clk}
+	e.svc = e.service(clk.Now, opts...)
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	e.base = e.srv.URL
-	h := New(Config{Store: st, Sessions: st, Service: svc, Authz: &authz.Authorizer{Store: st}, Throttle: e.thr,
-		Repos: repos, ExternalURL: "https://git.example.com", Now: now})
+	h := New(Config{Service: e.svc, Repos: repos, ExternalURL: "https://git.example.com", Now: clk.Now})
+	e.h = h
 	e.srv.Config.Handler = h
 	return e
+}
+
+// service builds a service over the env's stores with the given clock.
+func (e *env) service(now func() time.Time, opts ...envOption) *service.Service {
+	cfg := service.Config{Store: e.st, Audit: e.st, Keys: e.st, Sessions: e.st, Reminders: e.st, Repos: e.repos,
+		Mailer: discardMailer{}, ExternalURL: "https://git.example.com",
+		Auth: auth.Config{MaxFailures: maxFailures, FailureWindow: failureWindow}, Now: now}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return service.MustNew(cfg)
 }
 
 // user creates an account with testPassword.
 func (e *env) user(login string, admin bool) *gatehouse.User {
 	e.t.Helper()
-	u, err := e.svc.CreateUser(context.Background(), service.NewUser{Login: login, Email: login + "@example.com", Password: testPassword, SiteAdmin: admin})
+	u, err := e.svc.CreateUser(context.Background(), system, service.NewUser{Login: login, Email: login + "@example.com", Password: testPassword, SiteAdmin: admin})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -1,12 +1,9 @@
-package notify_test
+package service
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,7 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/notify"
+	"github.com/gatehouse/gatehouse/internal/gitrepo"
 	"github.com/gatehouse/gatehouse/internal/sqldb"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 )
@@ -36,34 +33,6 @@ func open(t *testing.T, url string) *sqldb.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
-}
-
-// mailbox is a gatehouse.Mailer that keeps what it is given.
-type mailbox struct {
-	mu   sync.Mutex
-	msgs []gatehouse.Message
-	fail error         // returned by Send when set
-	slow time.Duration // per message, to widen races
-}
-
-func (m *mailbox) Send(_ context.Context, msg gatehouse.Message) error {
-	time.Sleep(m.slow)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
-	}
-	m.msgs = append(m.msgs, msg)
-	return nil
-}
-
-// take returns and forgets the messages received so far.
-func (m *mailbox) take() []gatehouse.Message {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	msgs := m.msgs
-	m.msgs = nil
-	return msgs
 }
 
 var linkRE = regexp.MustCompile(`https://git\.example\.com/settings/tokens/(\d+)/regenerate`)
@@ -100,13 +69,13 @@ type fixture struct {
 	db    *sqldb.DB
 	now   time.Time
 	mail  *mailbox
-	job   *notify.Reminders
+	job   *Service
 	users map[string]*gatehouse.User
 }
 
 func newFixture(t *testing.T, url string) *fixture {
 	f := &fixture{db: open(t, url), now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC), mail: &mailbox{}, users: map[string]*gatehouse.User{}}
-	f.job = f.reminders(f.db)
+	f.job = f.reminders(t, f.db)
 	for _, u := range []*gatehouse.User{
 		{Login: "alice", Email: "alice@example.com"},
 		{Login: "hana", Email: "hana@example.jp", Locale: "ja"},
@@ -121,9 +90,17 @@ func newFixture(t *testing.T, url string) *fixture {
 	return f
 }
 
-func (f *fixture) reminders(db *sqldb.DB) *notify.Reminders {
-	return &notify.Reminders{Store: db, Reminders: db, Mailer: f.mail, ExternalURL: "https://git.example.com",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return f.now }}
+// reminders is one node running the reminder job: a service of its own
+// over db, sharing the fixture's clock and mailbox.
+func (f *fixture) reminders(t *testing.T, db *sqldb.DB) *Service {
+	t.Helper()
+	s, err := New(Config{Store: db, Audit: db, Keys: db, Sessions: db, Reminders: db,
+		Repos: &gitrepo.Dir{Root: t.TempDir()}, Mailer: f.mail, ExternalURL: "https://git.example.com",
+		Now: func() time.Time { return f.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func (f *fixture) token(t *testing.T, user, note string, expires time.Time) *gatehouse.Token {
@@ -140,7 +117,7 @@ func (f *fixture) token(t *testing.T, user, note string, expires time.Time) *gat
 
 func (f *fixture) run(t *testing.T) map[string]string {
 	t.Helper()
-	if _, err := f.job.Run(t.Context()); err != nil {
+	if _, err := f.job.RunReminders(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	return summary(t, f.db, f.mail.take())
@@ -209,7 +186,7 @@ func TestReminderText(t *testing.T) {
 	f := newFixture(t, databases["sqlite"](t))
 	tok := f.token(t, "alice", "release script", f.now.Add(36*time.Hour))
 	ja := f.token(t, "hana", "デプロイ", f.now.Add(-time.Hour))
-	if _, err := f.job.Run(t.Context()); err != nil {
+	if _, err := f.job.RunReminders(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	msgs := f.mail.take()
@@ -260,7 +237,7 @@ func TestReminderRetry(t *testing.T) {
 	f.token(t, "alice", "a", f.now.Add(time.Hour))
 	f.token(t, "alice", "b", f.now.Add(2*time.Hour))
 	f.mail.fail = gatehouse.E("send e-mail", gatehouse.Unavailable, "connection refused")
-	if n, err := f.job.Run(t.Context()); err == nil || n != 0 {
+	if n, err := f.job.RunReminders(t.Context()); err == nil || n != 0 {
 		t.Fatalf("Run with the mail server down = %d, %v", n, err)
 	}
 	f.mail.fail = nil
@@ -268,7 +245,7 @@ func TestReminderRetry(t *testing.T) {
 
 	f.token(t, "alice", "c", f.now.Add(3*time.Hour))
 	f.mail.fail = gatehouse.E("send e-mail", gatehouse.Invalid, "550 no such user")
-	if n, err := f.job.Run(t.Context()); err != nil || n != 0 {
+	if n, err := f.job.RunReminders(t.Context()); err != nil || n != 0 {
 		t.Fatalf("Run with the recipient refused = %d, %v", n, err)
 	}
 	f.mail.fail = nil
@@ -287,12 +264,12 @@ func TestRemindersConcurrent(t *testing.T) {
 				f.token(t, "alice", fmt.Sprintf("t%02d", i), f.now.Add(time.Duration(i)*time.Hour))
 			}
 			f.mail.slow = 2 * time.Millisecond
-			nodes := []*notify.Reminders{f.job, f.reminders(open(t, url)), f.reminders(open(t, url))}
+			nodes := []*Service{f.job, f.reminders(t, open(t, url)), f.reminders(t, open(t, url))}
 			var wg sync.WaitGroup
 			for _, job := range nodes {
 				for range 2 {
 					wg.Go(func() {
-						if _, err := job.Run(t.Context()); err != nil {
+						if _, err := job.RunReminders(t.Context()); err != nil {
 							t.Error(err)
 						}
 					})
@@ -313,8 +290,8 @@ func TestRemindersConcurrent(t *testing.T) {
 func TestExpiryAudited(t *testing.T) {
 	for name, newDB := range databases {
 		t.Run(name, func(t *testing.T) {
+			// Every service records in its audit log, here the database.
 			f := newFixture(t, newDB(t))
-			f.job.Audit = f.db
 			gone := f.token(t, "alice", "expired", f.now.Add(-time.Hour))
 			f.token(t, "alice", "soon", f.now.Add(48*time.Hour))
 			f.token(t, "nomail", "no address", f.now.Add(-time.Hour))

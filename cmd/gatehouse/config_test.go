@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// loadServe reads serve's settings from args and the variables in vars
+// only.
+func loadServe(args []string, vars map[string]string) (*serveConfig, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	(&env{}).common(fs)
+	return loadServeConfig(fs, args, func(k string) string { return vars[k] })
+}
+
+func TestServeConfigDefaults(t *testing.T) {
+	c, err := loadServe(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &serveConfig{
+		Listen:             "127.0.0.1:3000",
+		LogFormat:          "text",
+		LogLevel:           "info",
+		RateLimitAnonymous: 60,
+		ReminderInterval:   5 * time.Minute,
+	}
+	c.fromEnv, c.level, c.network = nil, 0, want.network
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("defaults\n got %+v\nwant %+v", c, want)
+	}
+}
+
+func TestServeConfigPrecedence(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		flag []string
+		env  map[string]string
+		get  func(*serveConfig) any
+		// want is with the flag, with only the variable, and with neither.
+		flagWant, envWant, defWant any
+	}{
+		{"listen", []string{"--listen", "127.0.0.1:1"}, map[string]string{"GATEHOUSE_LISTEN": "127.0.0.1:2"},
+			func(c *serveConfig) any { return c.Listen }, "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3000"},
+		{"external-url", []string{"--external-url", "https://flag.example"}, map[string]string{"GATEHOUSE_EXTERNAL_URL": "https://env.example"},
+			func(c *serveConfig) any { return c.ExternalURL }, "https://flag.example", "https://env.example", ""},
+		{"log-format", []string{"--log-format=json"}, map[string]string{"GATEHOUSE_LOG_FORMAT": "text"},
+			func(c *serveConfig) any { return c.LogFormat }, "json", "text", "text"},
+		{"log-level", []string{"--log-level", "warn"}, map[string]string{"GATEHOUSE_LOG_LEVEL": "debug"},
+			func(c *serveConfig) any { return c.LogLevel }, "warn", "debug", "info"},
+		{"rate-limit", []string{"--rate-limit", "0"}, map[string]string{"GATEHOUSE_RATE_LIMIT": "5000"},
+			func(c *serveConfig) any { return c.RateLimit }, 0, 5000, 0},
+		{"rate-limit-anonymous", []string{"--rate-limit-anonymous", "10"}, map[string]string{"GATEHOUSE_RATE_LIMIT_ANONYMOUS": "20"},
+			func(c *serveConfig) any { return c.RateLimitAnonymous }, 10, 20, 60},
+		{"trusted-proxy", []string{"--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "192.0.2.1"}, map[string]string{"GATEHOUSE_TRUSTED_PROXY": "172.16.0.0/12, 2001:db8::/32"},
+			func(c *serveConfig) any { return c.network.TrustedProxies },
+			[]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32")},
+			[]netip.Prefix{netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("2001:db8::/32")},
+			[]netip.Prefix(nil)},
+		{"private-mode", []string{"--private-mode=false"}, map[string]string{"GATEHOUSE_PRIVATE_MODE": "true"},
+			func(c *serveConfig) any { return c.PrivateMode }, false, true, false},
+		{"smtp-addr", []string{"--smtp-addr", "flag.example:25"}, map[string]string{"GATEHOUSE_SMTP_ADDR": "env.example:587"},
+			func(c *serveConfig) any { return c.Mail.Addr }, "flag.example:25", "env.example:587", ""},
+		{"smtp-from", []string{"--smtp-from", "flag@example.com"}, map[string]string{"GATEHOUSE_SMTP_FROM": "env@example.com"},
+			func(c *serveConfig) any { return c.Mail.From }, "flag@example.com", "env@example.com", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, step := range []struct {
+				what string
+				args []string
+				env  map[string]string
+				want any
+			}{
+				{"flag and variable", c.flag, c.env, c.flagWant},
+				{"variable", nil, c.env, c.envWant},
+				{"neither", nil, nil, c.defWant},
+			} {
+				cfg, err := loadServe(step.args, step.env)
+				if err != nil {
+					t.Fatalf("%s: %v", step.what, err)
+				}
+				if got := c.get(cfg); !reflect.DeepEqual(got, step.want) {
+					t.Errorf("%s: %v, want %v", step.what, got, step.want)
+				}
+			}
+		})
+	}
+}
+
+func TestServeConfigSMTPUserAndPassword(t *testing.T) {
+	c, err := loadServe([]string{"--smtp-addr", "mail.example:587", "--smtp-user", "flag-user"},
+		map[string]string{"GATEHOUSE_SMTP_USER": "env-user", smtpPasswordEnv: "hunter2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Mail.User != "flag-user" || c.Mail.Password != "hunter2" {
+		t.Errorf("mail settings %+v", c.Mail)
+	}
+	if _, err := loadServe([]string{"--smtp-password", "hunter2"}, nil); !isUsage(err) {
+		t.Errorf("--smtp-password is accepted as a flag: %v", err)
+	}
+}
+
+func TestServeConfigPrivateMode(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  string
+		want bool
+	}{
+		{[]string{"--private-mode"}, "", true},
+		{[]string{"--private-mode=true"}, "", true},
+		{[]string{"--private-mode=1"}, "", true},
+		{[]string{"--private-mode=false"}, "", false},
+		{[]string{"--private-mode=0"}, "true", false},
+		{[]string{"--private-mode"}, "false", true},
+		{nil, "true", true},
+		{nil, "1", true},
+		{nil, "TRUE", true},
+		{nil, "false", false},
+		{nil, "0", false},
+		{nil, "", false},
+	} {
+		cfg, err := loadServe(c.args, map[string]string{"GATEHOUSE_PRIVATE_MODE": c.env})
+		if err != nil {
+			t.Errorf("%q with GATEHOUSE_PRIVATE_MODE=%q: %v", c.args, c.env, err)
+			continue
+		}
+		if cfg.PrivateMode != c.want {
+			t.Errorf("%q with GATEHOUSE_PRIVATE_MODE=%q: private mode %v, want %v", c.args, c.env, cfg.PrivateMode, c.want)
+		}
+	}
+}
+
+func isUsage(err error) bool {
+	var ue usageError
+	return errors.As(err, &ue)
+}
+
+func TestServeConfigRefusesBadEnvironment(t *testing.T) {
+	for _, c := range []struct {
+		env, value, want string
+	}{
+		{"GATEHOUSE_RATE_LIMIT", "abc", `GATEHOUSE_RATE_LIMIT "abc" is not a whole number`},
+		{"GATEHOUSE_RATE_LIMIT_ANONYMOUS", "1.5", `GATEHOUSE_RATE_LIMIT_ANONYMOUS "1.5" is not a whole number`},
+		{"GATEHOUSE_RATE_LIMIT", "-1", `GATEHOUSE_RATE_LIMIT and --rate-limit-anonymous must not be negative`},
+		{"GATEHOUSE_PRIVATE_MODE", "yes", `GATEHOUSE_PRIVATE_MODE "yes" is not true or false`},
+		{"GATEHOUSE_REMINDER_INTERVAL", "soon", `GATEHOUSE_REMINDER_INTERVAL "soon": use a duration of at least 100ms such as 5m`},
+		{"GATEHOUSE_REMINDER_INTERVAL", "10ms", `GATEHOUSE_REMINDER_INTERVAL "10ms": use a duration of at least 100ms such as 5m`},
+		{"GATEHOUSE_REMINDER_INTERVAL", "0s", `GATEHOUSE_REMINDER_INTERVAL "0s": use a duration of at least 100ms such as 5m`},
+		{"GATEHOUSE_TRUSTED_PROXY", "10.0.0.0/8,proxy.internal", `GATEHOUSE_TRUSTED_PROXY "proxy.internal" is not a CIDR or address`},
+		{"GATEHOUSE_LOG_LEVEL", "loud", `GATEHOUSE_LOG_LEVEL "loud": use debug, info, warn or error`},
+		{"GATEHOUSE_LOG_FORMAT", "xml", `GATEHOUSE_LOG_FORMAT "xml": use text or json`},
+		{"GATEHOUSE_EXTERNAL_URL", "git.example.com", `GATEHOUSE_EXTERNAL_URL "git.example.com": use an http:// or https:// URL`},
+		{"GATEHOUSE_SMTP_ADDR", "mail.example.com", `GATEHOUSE_SMTP_ADDR "mail.example.com": use host:port`},
+		{"GATEHOUSE_SMTP_FROM", "not an address", `GATEHOUSE_SMTP_FROM "not an address" is not an e-mail address`},
+		{"GATEHOUSE_SMTP_USER", "gatehouse", `GATEHOUSE_SMTP_USER needs --smtp-addr`},
+	} {
+		_, err := loadServe(nil, map[string]string{c.env: c.value})
+		if !isUsage(err) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s=%q: %v, want a usage error containing %q", c.env, c.value, err, c.want)
+		}
+		// The flag, when given, wins over the variable, and a valid one
+		// hides the bad variable.
+	}
+	if _, err := loadServe([]string{"--rate-limit", "7"}, map[string]string{"GATEHOUSE_RATE_LIMIT": "abc"}); err != nil {
+		t.Errorf("--rate-limit 7 with GATEHOUSE_RATE_LIMIT=abc: %v", err)
+	}
+}
+
+func TestServeConfigRefusesBadFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate-limit", "abc"}, "rate-limit"},
+		{[]string{"--private-mode=yes"}, "private-mode"},
+		{[]string{"--rate-limit", "-1"}, "--rate-limit and --rate-limit-anonymous must not be negative"},
+		{[]string{"--rate-limit-anonymous", "-1"}, "--rate-limit and --rate-limit-anonymous must not be negative"},
+		{[]string{"--tls-cert", "cert.pem"}, "--tls-cert and --tls-key go together"},
+		{[]string{"--tls-key", "key.pem"}, "--tls-cert and --tls-key go together"},
+		{[]string{"--tls-cert", "cert.pem", "--tls-key", "key.pem", "--tls-self-signed"}, "use either --tls-cert/--tls-key or --tls-self-signed"},
+		{[]string{"--trusted-proxy", "10.0.0.0/33"}, `--trusted-proxy "10.0.0.0/33" is not a CIDR or address`},
+		{[]string{"--log-level", "loud"}, `--log-level "loud": use debug, info, warn or error`},
+		{[]string{"--log-format", "xml"}, `--log-format "xml": use text or json`},
+		{[]string{"--external-url", "ftp://git.example.com"}, `--external-url "ftp://git.example.com": use an http:// or https:// URL`},
+		{[]string{"--smtp-user", "gatehouse"}, "--smtp-user needs --smtp-addr"},
+		{[]string{"--smtp-addr", "mail.example.com:587", "--smtp-user", "gatehouse"}, "--smtp-user is set but GATEHOUSE_SMTP_PASSWORD is empty"},
+		{[]string{"--smtp-addr", "mail.example.com"}, `--smtp-addr "mail.example.com": use host:port`},
+		{[]string{"--smtp-from", "Gatehouse <gh@example.com>\r\nBcc: x@example.com"}, "is not an e-mail address"},
+		{[]string{"extra"}, "serve takes no arguments"},
+	} {
+		_, err := loadServe(c.args, nil)
+		if !isUsage(err) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want a usage error containing %q", c.args, err, c.want)
+		}
+	}
+}
+
+// TestServeEnvNamesFlags keeps the table of variables in step with the
+// flags.
+func TestServeEnvNamesFlags(t *testing.T) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	newServeConfig().register(fs)
+	seen := map[string]bool{}
+	for _, fe := range serveEnv() {
+		if fs.Lookup(fe[0]) == nil {
+			t.Errorf("%s stands in for --%s, which serve does not have", fe[1], fe[0])
+		}
+		if seen[fe[1]] {
+			t.Errorf("%s is listed twice", fe[1])
+		}
+		seen[fe[1]] = true
+	}
+}
+
+// TestServeRefusesBadEnvironmentAtStart runs the command: the process
+// environment is read, and the mistake stops serve before it listens.
+func TestServeRefusesBadEnvironmentAtStart(t *testing.T) {
+	t.Setenv("GATEHOUSE_RATE_LIMIT", "abc")
+	err := run(context.Background(), []string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0"}, nil, io.Discard, io.Discard)
+	if !isUsage(err) || err.Error() != `GATEHOUSE_RATE_LIMIT "abc" is not a whole number` {
+		t.Fatalf("serve with GATEHOUSE_RATE_LIMIT=abc: %v", err)
+	}
+}
+
+// TestAddMailFlags keeps hook pre-receive's e-mail settings, which serve
+// passes in the environment, working.
+func TestAddMailFlags(t *testing.T) {
+	t.Setenv("GATEHOUSE_SMTP_ADDR", "env.example:587")
+	t.Setenv("GATEHOUSE_SMTP_FROM", "env@example.com")
+	t.Setenv("GATEHOUSE_SMTP_USER", "")
+	fs := flag.NewFlagSet("hook pre-receive", flag.ContinueOnError)
+	m := addMailFlags(fs)
+	if err := fs.Parse([]string{"--smtp-from", "flag@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if *m.addr != "env.example:587" || *m.from != "flag@example.com" || *m.user != "" {
+		t.Errorf("mail flags %q %q %q", *m.addr, *m.from, *m.user)
+	}
+}

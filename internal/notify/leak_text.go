@@ -1,0 +1,57 @@
+package notify
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// LeakMessage writes the mail telling u that push protection found their
+// token t in a push and revoked it, in their language: Japanese when they
+// chose it, English otherwise. It names the token by note and last eight
+// characters, never in full.
+func LeakMessage(u *gatehouse.User, t *gatehouse.Token, l gatehouse.TokenLeak, baseURL string) gatehouse.Message {
+	note := printable(t.Note)
+	var b strings.Builder
+	var subject string
+	if strings.HasPrefix(u.Locale, "ja") {
+		pusher := l.Pusher
+		if pusher == "" {
+			pusher = "不明なユーザー"
+		}
+		subject = fmt.Sprintf("[Gatehouse] 個人用アクセストークン「%s」がプッシュの中に見つかったため取り消しました", shorten(note, 40))
+		fmt.Fprintf(&b, "%s さん\n\n", u.Login)
+		fmt.Fprintf(&b, "個人用アクセストークン「%s」(…%s)が、%s による %s へのプッシュの中に見つかりました。", note, t.LastEight, pusher, l.Repo)
+		b.WriteString("このトークンは取り消され、もう使えません。\n\n")
+		fmt.Fprintf(&b, "  コミット: %s\n  場所:     %s\n\n", l.Commit, l.Location)
+		b.WriteString("プッシュは拒否されたので、トークンはリポジトリには入っていません。ただし、トークンを含むコミットは\n" +
+			"作成された場所に残っているため、このトークンは他人に知られたものとして扱ってください。\n\n")
+		b.WriteString("まだトークンが必要なら、新しく作成してください")
+		if baseURL != "" {
+			fmt.Fprintf(&b, ":\n\n  %s/settings/tokens\n", baseURL)
+		} else {
+			b.WriteString("(設定 > 開発者設定 > 個人用アクセストークン)。\n")
+		}
+	} else {
+		pusher := l.Pusher
+		if pusher == "" {
+			pusher = "an unknown user"
+		}
+		subject = fmt.Sprintf("[Gatehouse] Your personal access token %q was found in a push and revoked", note)
+		fmt.Fprintf(&b, "Hello %s,\n\n", u.Login)
+		fmt.Fprintf(&b, "Your personal access token %q (ending in %s) was found in a push to\n%s by %s. ", note, t.LastEight, l.Repo, pusher)
+		b.WriteString("It has been revoked and no longer works.\n\n")
+		fmt.Fprintf(&b, "  commit: %s\n  where:  %s\n\n", l.Commit, l.Location)
+		b.WriteString("The push was rejected, so the token is not in the repository; but the\n" +
+			"commit that holds it exists wherever it was made, so the token must be\n" +
+			"treated as known to others.\n\n")
+		b.WriteString("If you still need a token, create a new one")
+		if baseURL != "" {
+			fmt.Fprintf(&b, ":\n\n  %s/settings/tokens\n", baseURL)
+		} else {
+			b.WriteString(" under Settings > Developer settings > Personal access tokens.\n")
+		}
+	}
+	return gatehouse.Message{To: u.Email, Subject: subject, Body: b.String()}
+}

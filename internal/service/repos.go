@@ -1,0 +1,278 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/gitrepo"
+)
+
+// MaxDescription is the longest repository description, in characters, as
+// on GitHub.
+const MaxDescription = 350
+
+// NewRepo describes a repository to create.
+type NewRepo struct {
+	Owner       string
+	Name        string
+	Description string
+	Private     bool
+	// Readme gives the repository a first commit on its default branch
+	// holding a README.md, authored by the acting user (GitHub's
+	// auto_init).
+	Readme bool
+}
+
+func checkDescription(op, d string) error {
+	if utf8.RuneCountInString(d) > MaxDescription {
+		return &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "description",
+			Msg: fmt.Sprintf("description is too long (maximum is %d characters)", MaxDescription)}
+	}
+	return nil
+}
+
+// CreateRepo creates a repository for the actor (authz.CreateRepo): the
+// bare repository on disk and its row. git runs outside any transaction:
+// the repository is initialised in a temporary directory, the row
+// inserted, then the directory renamed into place. With nr.Readme, a first
+// commit follows; if it fails the repository stays, empty, and both it and
+// the error are returned. Errors: Invalid, NotFound (owner), Forbidden,
+// Conflict.
+func (s *Service) CreateRepo(ctx context.Context, actor *gatehouse.Actor, nr NewRepo) (*gatehouse.Repo, error) {
+	const op = "create repository"
+	if !gatehouse.ValidRepoName(nr.Name) {
+		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "name",
+			Msg: fmt.Sprintf("invalid repository name %q: use up to 100 letters, digits, '-', '_' or '.', not ending in .git", nr.Name)}
+	}
+	nr.Description = strings.TrimSpace(nr.Description)
+	if err := checkDescription(op, nr.Description); err != nil {
+		return nil, err
+	}
+	if err := authz.SeeUsers(actor, s.privateMode); err != nil {
+		return nil, err
+	}
+	owner, err := s.store.FindUserByLogin(ctx, nr.Owner)
+	if err != nil {
+		if gatehouse.IsKind(err, gatehouse.NotFound) {
+			return nil, gatehouse.Errorf(op, gatehouse.NotFound, "no user named %q", nr.Owner)
+		}
+		return nil, err
+	}
+	if err := authz.CreateRepo(actor, owner, nr.Private); err != nil {
+		return nil, err
+	}
+	tmp, err := s.repos.Prepare(ctx, "main")
+	if err != nil {
+		return nil, gatehouse.Wrap(op, gatehouse.Internal, err)
+	}
+	r := &gatehouse.Repo{OwnerID: owner.ID, Owner: owner.Login, Name: nr.Name, Description: nr.Description, Private: nr.Private, DefaultBranch: "main"}
+	if err := s.store.CreateRepo(ctx, r); err != nil {
+		s.repos.Discard(tmp)
+		return nil, err
+	}
+	if err := s.repos.Commit(tmp, r.ID); err != nil {
+		s.repos.Discard(tmp)
+		if derr := s.store.DeleteRepo(context.WithoutCancel(ctx), r.ID); derr != nil {
+			s.log.Error("removing repository row after failed create", "repo", r.FullName(), "err", derr)
+		}
+		return nil, gatehouse.Wrap(op, gatehouse.Internal, err)
+	}
+	if !nr.Readme {
+		return r, nil
+	}
+	author := owner
+	if actor.User != nil {
+		author = actor.User
+	}
+	return r, s.initialCommit(ctx, r, author)
+}
+
+// initialCommit gives r a README.md on its default branch.
+func (s *Service) initialCommit(ctx context.Context, r *gatehouse.Repo, author *gatehouse.User) error {
+	readme := "# " + r.Name + "\n"
+	if r.Description != "" {
+		readme += "\n" + r.Description + "\n"
+	}
+	name := author.Name
+	if name == "" {
+		name = author.Login
+	}
+	email := author.Email
+	if email == "" {
+		email = author.Login + "@users.noreply.gatehouse"
+	}
+	now := s.now()
+	if _, err := s.repos.InitialCommit(ctx, r.ID, r.DefaultBranch,
+		map[string][]byte{"README.md": []byte(readme)},
+		gitrepo.Signature{Name: name, Email: email, When: now}, "Initial commit\n"); err != nil {
+		return gatehouse.Wrap("create repository", gatehouse.Internal, fmt.Errorf("repository %s created, but its first commit failed: %w", r.FullName(), err))
+	}
+	r.PushedAt = now
+	return s.store.UpdateRepo(ctx, r)
+}
+
+// RepoChange lists the repository settings to change; nil fields stay.
+type RepoChange struct {
+	Description   *string
+	Private       *bool
+	DefaultBranch *string
+}
+
+// UpdateRepo applies c to r, which takes the admin role. Errors: Invalid,
+// NotFound, Forbidden.
+func (s *Service) UpdateRepo(ctx context.Context, actor *gatehouse.Actor, r *gatehouse.Repo, c RepoChange) error {
+	const op = "update repository"
+	if _, err := s.authorize(ctx, actor, r, authz.Admin); err != nil {
+		return err
+	}
+	next := *r
+	if c.Description != nil {
+		d := strings.TrimSpace(*c.Description)
+		if err := checkDescription(op, d); err != nil {
+			return err
+		}
+		next.Description = d
+	}
+	if c.Private != nil {
+		next.Private = *c.Private
+	}
+	if c.DefaultBranch != nil {
+		b := *c.DefaultBranch
+		if b == "" || strings.ContainsAny(b, " ~^:?*[\\\x00") || strings.Contains(b, "..") || strings.HasPrefix(b, "-") {
+			return &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "default_branch", Msg: fmt.Sprintf("invalid branch name %q", b)}
+		}
+		next.DefaultBranch = b
+	}
+	if err := s.store.UpdateRepo(ctx, &next); err != nil {
+		return err
+	}
+	*r = next
+	return nil
+}
+
+// DeleteRepo removes the repository's row, so that it stops being served at
+// once, then its directory; it takes the admin role. Errors: NotFound,
+// Forbidden.
+func (s *Service) DeleteRepo(ctx context.Context, actor *gatehouse.Actor, r *gatehouse.Repo) error {
+	if _, err := s.authorize(ctx, actor, r, authz.Admin); err != nil {
+		return err
+	}
+	if err := s.store.DeleteRepo(ctx, r.ID); err != nil {
+		return err
+	}
+	if err := s.repos.Remove(r.ID); err != nil {
+		// The row is gone, so nothing serves the directory any more; it
+		// only wastes space until an administrator removes it.
+		s.log.Error("removing deleted repository from disk", "repo", r.FullName(), "id", r.ID, "err", err)
+	}
+	return nil
+}
+
+// RecordPush notes a push the actor made to r: its time, and the default
+// branch when the push created the first branch. Bookkeeping: failures are
+// logged, not returned.
+func (s *Service) RecordPush(ctx context.Context, actor *gatehouse.Actor, r *gatehouse.Repo) {
+	if _, err := s.authorize(ctx, actor, r, authz.Write); err != nil {
+		s.log.Warn("recording push refused", "repo", r.FullName(), "err", err)
+		return
+	}
+	head, err := s.repos.FixHead(ctx, r.ID)
+	if err != nil {
+		s.log.Warn("checking HEAD after push failed", "repo", r.FullName(), "err", err)
+	}
+	if head != "" {
+		r.DefaultBranch = head
+	}
+	r.PushedAt = s.now().UTC()
+	if err := s.store.UpdateRepo(ctx, r); err != nil {
+		s.log.Warn("recording push failed", "repo", r.FullName(), "err", err)
+	}
+}
+
+// ListRepos returns a page of owner's repositories that the actor may see
+// (authz.ListRepos); publicOnly narrows it to public ones, as GitHub's GET
+// /users/{username}/repos. Errors: Unauthenticated (private mode).
+func (s *Service) ListRepos(ctx context.Context, actor *gatehouse.Actor, owner *gatehouse.User, publicOnly bool, page gatehouse.Page) ([]*gatehouse.Repo, error) {
+	f, err := authz.ListRepos(actor, owner, s.privateMode)
+	if err != nil {
+		return nil, err
+	}
+	f.PublicOnly = f.PublicOnly || publicOnly
+	return s.store.ListRepos(ctx, f, page)
+}
+
+// ListOwnRepos returns a page of the repositories the actor owns or
+// collaborates on (ownedOnly: owns), private ones only for a credential
+// with the repo scope (authz.ListOwnRepos).
+func (s *Service) ListOwnRepos(ctx context.Context, actor *gatehouse.Actor, ownedOnly, publicOnly bool, page gatehouse.Page) ([]*gatehouse.Repo, error) {
+	f, err := authz.ListOwnRepos(actor, ownedOnly)
+	if err != nil {
+		return nil, err
+	}
+	f.PublicOnly = f.PublicOnly || publicOnly
+	return s.store.ListRepos(ctx, f, page)
+}
+
+// SetCollaborator grants login the permission p on r (PermNone removes the
+// grant); it takes the admin role, and the owner cannot be a collaborator.
+// Errors: NotFound (no such user), Invalid (the owner), Forbidden.
+func (s *Service) SetCollaborator(ctx context.Context, actor *gatehouse.Actor, r *gatehouse.Repo, login string, p gatehouse.Permission) (*gatehouse.User, error) {
+	role, err := s.authorize(ctx, actor, r, authz.Admin)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.store.FindUserByLogin(ctx, login)
+	if err != nil {
+		if gatehouse.IsKind(err, gatehouse.NotFound) {
+			return nil, gatehouse.Errorf("set collaborator", gatehouse.NotFound, "no user named %q", login)
+		}
+		return nil, err
+	}
+	if err := authz.SetCollaborator(actor, r, role, u, s.privateMode); err != nil {
+		return nil, err
+	}
+	if err := s.store.SetCollaborator(ctx, r.ID, u.ID, p); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// ListCollaborators returns everyone with a role on r — the owner first
+// (admin), then the explicit grants by login — for an actor with push
+// access, as on GitHub. Errors: NotFound, Forbidden.
+func (s *Service) ListCollaborators(ctx context.Context, actor *gatehouse.Actor, r *gatehouse.Repo) ([]gatehouse.Collaborator, error) {
+	if _, err := s.authorize(ctx, actor, r, authz.Write); err != nil {
+		return nil, err
+	}
+	owner, err := s.store.FindUserByID(ctx, r.OwnerID)
+	if err != nil {
+		return nil, err
+	}
+	grants, err := s.store.ListCollaborators(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	return append([]gatehouse.Collaborator{{User: owner, Permission: gatehouse.PermAdmin}}, grants...), nil
+}
+
+// CollaboratorRole returns login's role on r — admin for the owner, the
+// explicit grant otherwise (PermNone when there is none) — for an actor
+// with push access. Errors: NotFound, Forbidden.
+func (s *Service) CollaboratorRole(ctx context.Context, actor *gatehouse.Actor, r *gatehouse.Repo, login string) (*gatehouse.User, gatehouse.Permission, error) {
+	if _, err := s.authorize(ctx, actor, r, authz.Write); err != nil {
+		return nil, 0, err
+	}
+	u, err := s.store.FindUserByLogin(ctx, login)
+	if err != nil {
+		return nil, 0, err
+	}
+	if u.ID == r.OwnerID {
+		return u, gatehouse.PermAdmin, nil
+	}
+	p, err := s.store.Collaborator(ctx, r.ID, u.ID)
+	return u, p, err
+}

@@ -20,6 +20,33 @@ const (
 	AuditAuthFailure      AuditAction = "user.failed_login"
 )
 
+// Repository, organization and team events, as GitHub names them. The
+// event's UserID is the person concerned (the member added, removed or
+// changed); Note names the repository, organization or team; Detail holds
+// key=value pairs (role, permission).
+const (
+	AuditRepoAddMember    AuditAction = "repo.add_member"
+	AuditRepoUpdateMember AuditAction = "repo.update_member"
+	AuditRepoRemoveMember AuditAction = "repo.remove_member"
+
+	AuditOrgCreate         AuditAction = "org.create"
+	AuditOrgUpdate         AuditAction = "org.update"
+	AuditOrgBasePermission AuditAction = "org.update_default_repository_permission"
+	AuditOrgAddMember      AuditAction = "org.add_member"
+	AuditOrgUpdateMember   AuditAction = "org.update_member"
+	AuditOrgRemoveMember   AuditAction = "org.remove_member"
+
+	AuditTeamCreate           AuditAction = "team.create"
+	AuditTeamUpdate           AuditAction = "team.update"
+	AuditTeamDestroy          AuditAction = "team.destroy"
+	AuditTeamAddMember        AuditAction = "team.add_member"
+	AuditTeamUpdateMember     AuditAction = "team.update_member"
+	AuditTeamRemoveMember     AuditAction = "team.remove_member"
+	AuditTeamAddRepository    AuditAction = "team.add_repository"
+	AuditTeamUpdateRepository AuditAction = "team.update_repository_permission"
+	AuditTeamRemoveRepository AuditAction = "team.remove_repository"
+)
+
 // AuditEvent is one entry of the audit log. It never holds a secret: a
 // token is named by its ID, note and last eight characters.
 type AuditEvent struct {

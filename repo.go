@@ -23,11 +23,15 @@ type Repo struct {
 func (r *Repo) FullName() string { return r.Owner + "/" + r.Name }
 
 // ValidRepoName reports whether s is an acceptable repository name: 1–100
-// characters of ASCII letters, digits, '-', '_' and '.', not "." or "..",
-// and not ending in ".git" (which the URL scheme reserves).
+// characters of ASCII letters, digits, '-', '_' and '.', with at least one
+// letter or digit, not ending in '.' (so neither "." nor ".."), and not
+// ending in ".git" (which the URL scheme reserves).
 func ValidRepoName(s string) bool {
-	if len(s) == 0 || len(s) > 100 || s == "." || s == ".." || strings.HasSuffix(strings.ToLower(s), ".git") {
+	if len(s) == 0 || len(s) > 100 || strings.HasSuffix(strings.ToLower(s), ".git") || strings.HasSuffix(s, ".") {
 		return false
+	}
+	if strings.Trim(s, ".-_") == "" {
+		return false // only punctuation: ".", "..", "---", "._."
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -22,11 +22,12 @@ type Store interface {
 	UpdateUser(ctx context.Context, u *User) error
 	// FindUserByID returns NotFound when there is no such user.
 	FindUserByID(ctx context.Context, id int64) (*User, error)
-	// FindUserByLogin matches case-insensitively. Returns NotFound.
+	// FindUserByLogin matches case-insensitively; it finds organizations
+	// too (IsOrg set). Returns NotFound.
 	FindUserByLogin(ctx context.Context, login string) (*User, error)
-	// ListUsers returns users ordered by ID.
+	// ListUsers returns users (not organizations) ordered by ID.
 	ListUsers(ctx context.Context, page Page) ([]*User, error)
-	// CountUsers returns the number of users.
+	// CountUsers returns the number of users, organizations not counted.
 	CountUsers(ctx context.Context) (int, error)
 
 	// CreateRepo inserts r and sets its ID and times. Returns Conflict when
@@ -135,7 +136,14 @@ type RepoFilter struct {
 	// Member, when non-zero, keeps repositories the user owns or
 	// collaborates on.
 	Member int64
+	// PrivateOnly keeps only private repositories.
+	PrivateOnly bool
 }
+
+// The access VisibleTo and Member count, besides owning a repository and
+// being its collaborator: a grant to a team the user belongs to, and
+// membership of the organization that owns it (an owner always, a member
+// when the base permission is not none).
 
 // TokenFilter narrows ListTokens. Zero fields do not filter.
 type TokenFilter struct {

@@ -15,8 +15,24 @@ type User struct {
 	Suspended    bool
 	PasswordHash string // argon2id, PHC string form; empty means no password login
 	Locale       string // "" follows the browser
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// IsOrg marks an organization: an account nobody signs in to, with
+	// members and teams (see OrgStore).
+	IsOrg bool
+	// Description is an organization's profile text.
+	Description string
+	// BasePermission is what every member of an organization holds on its
+	// repositories (read by default).
+	BasePermission Permission
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Type is the account type as GitHub names it: "User" or "Organization".
+func (u *User) Type() string {
+	if u.IsOrg {
+		return "Organization"
+	}
+	return "User"
 }
 
 // ValidLogin reports whether s is an acceptable login or repository owner

@@ -34,6 +34,10 @@ func (e *env) admin(ctx context.Context, args []string) error {
 		return e.tokenList(ctx, args[2:])
 	case "token revoke":
 		return e.tokenRevoke(ctx, args[2:])
+	case "org create":
+		return e.orgCreate(ctx, args[2:])
+	case "org member":
+		return e.orgMember(ctx, args[2:])
 	}
 	return usagef("unknown admin command %q", args[0]+" "+args[1])
 }
@@ -327,5 +331,81 @@ func (e *env) repoCollaborator(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "%s now has %s permission on %s.\n", u.Login, p, r.FullName())
+	return nil
+}
+
+// orgCreate creates an organization as the system, with its first owner.
+func (e *env) orgCreate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("admin org create", flag.ContinueOnError)
+	e.common(fs)
+	owner := fs.String("owner", "", "login of the first owner")
+	name := fs.String("name", "", "profile name")
+	email := fs.String("email", "", "contact e-mail address")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *owner == "" {
+		return usagef("admin org create needs NAME and --owner USER")
+	}
+	svc, done, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	org, err := svc.CreateOrg(ctx, gatehouse.SystemActor(), service.NewOrg{Login: pos[0], Name: *name, Email: *email, Owner: *owner})
+	if err != nil {
+		if gatehouse.IsKind(err, gatehouse.Conflict) {
+			return fmt.Errorf("the name %s is already taken by a user or an organization", pos[0])
+		}
+		return err
+	}
+	fmt.Fprintf(e.stderr, "Created organization %s (id %d) owned by %s.\n", org.Login, org.ID, *owner)
+	return nil
+}
+
+// orgMember changes an organization's members as the system: "add ORG
+// USER [--role member|admin]" adds USER, or changes their role (the last
+// owner cannot be demoted).
+func (e *env) orgMember(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "add" {
+		return usagef("admin org member needs a verb: 'admin org member add ORG USER [--role member|admin]'")
+	}
+	fs := flag.NewFlagSet("admin org member add", flag.ContinueOnError)
+	e.common(fs)
+	roleName := fs.String("role", "member", "member, or admin for an owner")
+	pos, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usagef("admin org member add needs ORG and USER")
+	}
+	role, ok := gatehouse.ParseOrgRole(*roleName)
+	if !ok {
+		return usagef("--role %q: use member or admin", *roleName)
+	}
+	svc, done, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	system := gatehouse.SystemActor()
+	org, err := svc.FindOrg(ctx, system, pos[0])
+	if err != nil {
+		if gatehouse.IsKind(err, gatehouse.NotFound) {
+			return fmt.Errorf("no organization named %q", pos[0])
+		}
+		return err
+	}
+	m, err := svc.SetMembership(ctx, system, org, pos[1], role)
+	if err != nil {
+		return err
+	}
+	what := "a member"
+	if m.Role == gatehouse.OrgOwner {
+		what = "an owner"
+	}
+	fmt.Fprintf(e.stderr, "%s is now %s of %s.\n", m.User.Login, what, org.Login)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/githttp"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
@@ -42,6 +43,10 @@ type serveConfig struct {
 	TrustedProxies listFlag
 	// PrivateMode makes anonymous callers sign in for everything.
 	PrivateMode bool
+	// GitMaxProcesses is the most git processes running at once for the
+	// whole server; GitMaxProcessesPerClient for one client address (IPv6
+	// by /64). Beyond them git requests are refused with a message.
+	GitMaxProcesses, GitMaxProcessesPerClient int
 	// Mail is the e-mail settings.
 	Mail mailConfig
 	// ReminderInterval is how often the token expiry reminder job runs;
@@ -74,6 +79,8 @@ func serveEnv() [][2]string {
 		{"rate-limit-anonymous", "GATEHOUSE_RATE_LIMIT_ANONYMOUS"},
 		{"trusted-proxy", trustedProxyEnv},
 		{"private-mode", "GATEHOUSE_PRIVATE_MODE"},
+		{"git-max-processes", "GATEHOUSE_GIT_MAX_PROCESSES"},
+		{"git-max-processes-per-client", "GATEHOUSE_GIT_MAX_PROCESSES_PER_CLIENT"},
 		{"smtp-addr", "GATEHOUSE_SMTP_ADDR"},
 		{"smtp-from", "GATEHOUSE_SMTP_FROM"},
 		{"smtp-user", "GATEHOUSE_SMTP_USER"},
@@ -83,11 +90,13 @@ func serveEnv() [][2]string {
 // newServeConfig returns the defaults.
 func newServeConfig() *serveConfig {
 	return &serveConfig{
-		Listen:             "127.0.0.1:3000",
-		LogFormat:          "text",
-		LogLevel:           "info",
-		RateLimitAnonymous: 60,
-		ReminderInterval:   5 * time.Minute,
+		Listen:                   "127.0.0.1:3000",
+		LogFormat:                "text",
+		LogLevel:                 "info",
+		RateLimitAnonymous:       60,
+		ReminderInterval:         5 * time.Minute,
+		GitMaxProcesses:          githttp.DefaultMaxProcesses,
+		GitMaxProcessesPerClient: githttp.DefaultMaxProcessesPerClient,
 	}
 }
 
@@ -104,6 +113,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.RateLimitAnonymous, "rate-limit-anonymous", c.RateLimitAnonymous, "API calls per hour per client address without credentials, when --rate-limit is set")
 	fs.Var(&c.TrustedProxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For/-Proto are believed (repeatable; env: comma-separated)")
 	fs.BoolVar(&c.PrivateMode, "private-mode", c.PrivateMode, "make anonymous visitors sign in for everything, public repositories included")
+	fs.IntVar(&c.GitMaxProcesses, "git-max-processes", c.GitMaxProcesses, "most git processes running at once; more git requests are refused with a message")
+	fs.IntVar(&c.GitMaxProcessesPerClient, "git-max-processes-per-client", c.GitMaxProcessesPerClient, "most git processes running at once for one client address (IPv6: per /64)")
 	c.Mail.register(fs)
 }
 
@@ -193,6 +204,12 @@ func flagName(flag string) string { return "--" + flag }
 func (c *serveConfig) validate() error {
 	if c.RateLimit < 0 || c.RateLimitAnonymous < 0 {
 		return usagef("%s and %s must not be negative", c.name("rate-limit"), c.name("rate-limit-anonymous"))
+	}
+	if c.GitMaxProcesses < 1 {
+		return usagef("%s must be at least 1", c.name("git-max-processes"))
+	}
+	if c.GitMaxProcessesPerClient < 1 {
+		return usagef("%s must be at least 1", c.name("git-max-processes-per-client"))
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return usagef("--tls-cert and --tls-key go together")

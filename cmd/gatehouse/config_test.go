@@ -26,11 +26,13 @@ func TestServeConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &serveConfig{
-		Listen:             "127.0.0.1:3000",
-		LogFormat:          "text",
-		LogLevel:           "info",
-		RateLimitAnonymous: 60,
-		ReminderInterval:   5 * time.Minute,
+		Listen:                   "127.0.0.1:3000",
+		LogFormat:                "text",
+		LogLevel:                 "info",
+		RateLimitAnonymous:       60,
+		ReminderInterval:         5 * time.Minute,
+		GitMaxProcesses:          64,
+		GitMaxProcessesPerClient: 8,
 	}
 	c.fromEnv, c.level, c.network = nil, 0, want.network
 	if !reflect.DeepEqual(c, want) {
@@ -66,6 +68,10 @@ func TestServeConfigPrecedence(t *testing.T) {
 			[]netip.Prefix(nil)},
 		{"private-mode", []string{"--private-mode=false"}, map[string]string{"GATEHOUSE_PRIVATE_MODE": "true"},
 			func(c *serveConfig) any { return c.PrivateMode }, false, true, false},
+		{"git-max-processes", []string{"--git-max-processes", "10"}, map[string]string{"GATEHOUSE_GIT_MAX_PROCESSES": "20"},
+			func(c *serveConfig) any { return c.GitMaxProcesses }, 10, 20, 64},
+		{"git-max-processes-per-client", []string{"--git-max-processes-per-client", "2"}, map[string]string{"GATEHOUSE_GIT_MAX_PROCESSES_PER_CLIENT": "3"},
+			func(c *serveConfig) any { return c.GitMaxProcessesPerClient }, 2, 3, 8},
 		{"smtp-addr", []string{"--smtp-addr", "flag.example:25"}, map[string]string{"GATEHOUSE_SMTP_ADDR": "env.example:587"},
 			func(c *serveConfig) any { return c.Mail.Addr }, "flag.example:25", "env.example:587", ""},
 		{"smtp-from", []string{"--smtp-from", "flag@example.com"}, map[string]string{"GATEHOUSE_SMTP_FROM": "env@example.com"},
@@ -151,6 +157,9 @@ func TestServeConfigRefusesBadEnvironment(t *testing.T) {
 		{"GATEHOUSE_RATE_LIMIT_ANONYMOUS", "1.5", `GATEHOUSE_RATE_LIMIT_ANONYMOUS "1.5" is not a whole number`},
 		{"GATEHOUSE_RATE_LIMIT", "-1", `GATEHOUSE_RATE_LIMIT and --rate-limit-anonymous must not be negative`},
 		{"GATEHOUSE_PRIVATE_MODE", "yes", `GATEHOUSE_PRIVATE_MODE "yes" is not true or false`},
+		{"GATEHOUSE_GIT_MAX_PROCESSES", "many", `GATEHOUSE_GIT_MAX_PROCESSES "many" is not a whole number`},
+		{"GATEHOUSE_GIT_MAX_PROCESSES", "0", `GATEHOUSE_GIT_MAX_PROCESSES must be at least 1`},
+		{"GATEHOUSE_GIT_MAX_PROCESSES_PER_CLIENT", "-1", `GATEHOUSE_GIT_MAX_PROCESSES_PER_CLIENT must be at least 1`},
 		{"GATEHOUSE_REMINDER_INTERVAL", "soon", `GATEHOUSE_REMINDER_INTERVAL "soon": use a duration of at least 100ms such as 5m`},
 		{"GATEHOUSE_REMINDER_INTERVAL", "10ms", `GATEHOUSE_REMINDER_INTERVAL "10ms": use a duration of at least 100ms such as 5m`},
 		{"GATEHOUSE_REMINDER_INTERVAL", "0s", `GATEHOUSE_REMINDER_INTERVAL "0s": use a duration of at least 100ms such as 5m`},
@@ -183,6 +192,8 @@ func TestServeConfigRefusesBadFlags(t *testing.T) {
 		{[]string{"--private-mode=yes"}, "private-mode"},
 		{[]string{"--rate-limit", "-1"}, "--rate-limit and --rate-limit-anonymous must not be negative"},
 		{[]string{"--rate-limit-anonymous", "-1"}, "--rate-limit and --rate-limit-anonymous must not be negative"},
+		{[]string{"--git-max-processes", "0"}, "--git-max-processes must be at least 1"},
+		{[]string{"--git-max-processes-per-client", "0"}, "--git-max-processes-per-client must be at least 1"},
 		{[]string{"--tls-cert", "cert.pem"}, "--tls-cert and --tls-key go together"},
 		{[]string{"--tls-key", "key.pem"}, "--tls-cert and --tls-key go together"},
 		{[]string{"--tls-cert", "cert.pem", "--tls-key", "key.pem", "--tls-self-signed"}, "use either --tls-cert/--tls-key or --tls-self-signed"},

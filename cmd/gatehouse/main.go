@@ -40,6 +40,8 @@ const usage = `Usage:
   gatehouse admin user create --username NAME --email E [--admin] [--password-stdin]
   gatehouse admin repo create OWNER/NAME [--private] [--description D]
   gatehouse admin repo collaborator OWNER/NAME USER [--permission read|write|admin|none]
+  gatehouse admin org create NAME --owner USER [--name "Profile name"] [--email E]
+  gatehouse admin org member add ORG USER [--role member|admin]   # admin: an owner
   gatehouse admin token create --user NAME --note N [--scopes repo,read:org] [--expires 30d|YYYY-MM-DD|never]
   gatehouse admin token list [--user NAME] [--json]
   gatehouse admin token revoke ID
@@ -205,7 +207,7 @@ func (e *env) repoDir() *gitrepo.Dir {
 // serviceConfig is the service's configuration over st, the same for
 // serve, the command line and the push hook; each adds what only it has.
 func (e *env) serviceConfig(st *sqldb.DB, mailer gatehouse.Mailer) service.Config {
-	return service.Config{Store: st, Audit: st, Keys: st, Sessions: st, Reminders: st,
+	return service.Config{Store: st, Audit: st, Keys: st, Sessions: st, Reminders: st, Orgs: st,
 		Repos: e.repoDir(), Mailer: mailer, TokenPrefix: e.prefix}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/api"
+	"github.com/gatehouse/gatehouse/internal/githttp"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/tlsutil"
@@ -101,6 +102,7 @@ func (e *env) serve(ctx context.Context, args []string) error {
 		Version:     versionString(),
 		// ReminderInterval is for tests; the default suits production.
 		ReminderInterval: cfg.ReminderInterval,
+		GitLimits:        githttp.Limits{Processes: cfg.GitMaxProcesses, PerClient: cfg.GitMaxProcessesPerClient},
 	})
 	code, err := srv.Service.PrepareSetup(ctx)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/sqldb"
+	"github.com/gatehouse/gatehouse/internal/token"
 )
 
 // testBase is the external URL of every test handler.
@@ -120,7 +122,7 @@ func newEnv(tb testing.TB, opts ...envOptions) *env {
 // repositories, as a restart of the server with options o would.
 func (e *env) build(o envOptions) {
 	e.svc = service.MustNew(service.Config{
-		Store: e.store, Audit: e.store, Keys: e.store, Sessions: e.store, Reminders: e.store,
+		Store: e.store, Audit: e.store, Keys: e.store, Sessions: e.store, Reminders: e.store, Orgs: e.store,
 		Repos: e.repos, Mailer: discardMailer{},
 		ExternalURL: testBase, PrivateMode: o.privateMode, Log: e.log,
 	})
@@ -132,18 +134,39 @@ func (e *env) build(o envOptions) {
 }
 
 // token issues a token for u with the given scopes (expires "never" unless
-// the note ends in "-expiring") and returns its secret.
+// the note ends in "-expiring") and returns its secret. site_admin is
+// dropped for users who are not site administrators: the service refuses
+// it on their tokens (storeToken makes such a token, to prove the
+// pipeline refuses it too).
 func (e *env) token(tb testing.TB, u *gatehouse.User, note string, scopes ...string) string {
 	tb.Helper()
 	exp := "never"
 	if strings.HasSuffix(note, "-expiring") {
 		exp = "2030-01-02"
 	}
+	if !u.SiteAdmin {
+		scopes = slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return s == "site_admin" })
+	}
 	it, err := e.svc.CreateToken(context.Background(), system, service.NewToken{UserID: u.ID, Note: note, Scopes: scopes, Expires: exp})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return it.Secret
+}
+
+// storeToken inserts a token for u straight into the store, bypassing
+// the service's checks on scopes, and returns its secret.
+func (e *env) storeToken(tb testing.TB, u *gatehouse.User, note string, scopes ...string) string {
+	tb.Helper()
+	secret, err := token.Generate(token.DefaultPrefix)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := e.store.CreateToken(context.Background(), &gatehouse.Token{UserID: u.ID, Note: note, Scopes: scopes,
+		Hash: token.Hash(secret), LastEight: token.LastEight(secret)}); err != nil {
+		tb.Fatal(err)
+	}
+	return secret
 }
 
 // repo creates a repository owned by u.
@@ -154,6 +177,42 @@ func (e *env) repo(tb testing.TB, u *gatehouse.User, name string, private bool) 
 		tb.Fatal(err)
 	}
 	return r
+}
+
+// org creates an organization owned by owner, with members.
+func (e *env) org(tb testing.TB, login string, owner *gatehouse.User, members ...*gatehouse.User) *gatehouse.User {
+	tb.Helper()
+	ctx := context.Background()
+	o, err := e.svc.CreateOrg(ctx, system, service.NewOrg{Login: login, Name: strings.ToUpper(login[:1]) + login[1:] + " Inc.", Owner: owner.Login})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, m := range members {
+		if _, err := e.svc.SetMembership(ctx, system, o, m.Login, gatehouse.OrgMember); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return o
+}
+
+// team creates a team of the organization org with members.
+func (e *env) team(tb testing.TB, org, name, privacy string, members ...*gatehouse.User) *gatehouse.Team {
+	tb.Helper()
+	ctx := context.Background()
+	o, err := e.svc.FindOrg(ctx, system, org)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	t, err := e.svc.CreateTeam(ctx, system, o, service.TeamChange{Name: &name, Privacy: &privacy})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, m := range members {
+		if _, err := e.svc.SetTeamMembership(ctx, system, o, t.Slug, m.Login, gatehouse.TeamMember); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return t
 }
 
 // credForm is one way of presenting a token.

@@ -3,9 +3,11 @@ package api
 import (
 	"context"
 	_ "embed"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -151,6 +153,9 @@ func (q *gqlRoot) Viewer(ctx context.Context) (*userResolver, error) {
 func (q *gqlRoot) User(ctx context.Context, args struct{ Login string }) (*userResolver, error) {
 	rq := requestFrom(ctx)
 	u, err := q.h.svc.FindUser(ctx, rq.actor, args.Login)
+	if err == nil && u.IsOrg {
+		err = gatehouse.E("find user", gatehouse.NotFound, "an organization")
+	}
 	if err != nil {
 		if gatehouse.IsKind(err, gatehouse.NotFound) {
 			return nil, notFound(fmt.Sprintf("Could not resolve to a User with the login of '%s'.", args.Login))
@@ -158,6 +163,34 @@ func (q *gqlRoot) User(ctx context.Context, args struct{ Login string }) (*userR
 		return nil, err
 	}
 	return &userResolver{h: q.h, u: u, viewer: u.ID == rq.user().ID, rq: rq}, nil
+}
+
+// Organization is organization(login:): null with NOT_FOUND for a user's
+// login or an unknown one.
+func (q *gqlRoot) Organization(ctx context.Context, args struct{ Login string }) (*orgResolver, error) {
+	rq := requestFrom(ctx)
+	o, err := q.h.svc.FindOrg(ctx, rq.actor, args.Login)
+	if err != nil {
+		if gatehouse.IsKind(err, gatehouse.NotFound) {
+			return nil, notFound(fmt.Sprintf("Could not resolve to an Organization with the login of '%s'.", args.Login))
+		}
+		return nil, err
+	}
+	return &orgResolver{h: q.h, rq: rq, o: o}, nil
+}
+
+// RepositoryOwner is repositoryOwner(login:), a user or an organization;
+// gh repo list OWNER asks it for the owner's repositories.
+func (q *gqlRoot) RepositoryOwner(ctx context.Context, args struct{ Login string }) (*ownerResolver, error) {
+	rq := requestFrom(ctx)
+	u, err := q.h.svc.FindUser(ctx, rq.actor, args.Login)
+	if err != nil {
+		if gatehouse.IsKind(err, gatehouse.NotFound) {
+			return nil, notFound(fmt.Sprintf("Could not resolve to a RepositoryOwner with the login of '%s'.", args.Login))
+		}
+		return nil, err
+	}
+	return q.h.owner(rq, u), nil
 }
 
 func (q *gqlRoot) Repository(ctx context.Context, args struct {
@@ -207,15 +240,17 @@ func (q *gqlRoot) CreateRepository(ctx context.Context, args struct{ Input creat
 		private = true
 	case "PUBLIC":
 	default:
-		return nil, &gqlError{"UNPROCESSABLE", "Internal visibility needs organizations, which this server does not have."}
+		return nil, &gqlError{"UNPROCESSABLE", "Internal visibility is not supported by this server."}
 	}
+	owner := u
 	if in.OwnerID != nil {
-		if id, ok := parseNodeID("User", string(*in.OwnerID)); !ok || id != u.ID {
-			return nil, notFound(fmt.Sprintf("Could not resolve to a node with the global id of '%s'", string(*in.OwnerID)))
+		var err error
+		if owner, err = q.h.nodeOwner(ctx, rq, string(*in.OwnerID)); err != nil {
+			return nil, err
 		}
 	}
 	if in.TeamID != nil {
-		return nil, &gqlError{"UNPROCESSABLE", "Teams are not supported by this server."}
+		return nil, &gqlError{"UNPROCESSABLE", "Granting a team at creation is not supported by this server: grant it afterwards."}
 	}
 	if in.HomepageURL != nil && *in.HomepageURL != "" {
 		return nil, &gqlError{"UNPROCESSABLE", "A homepage URL is not supported by this server."}
@@ -224,11 +259,15 @@ func (q *gqlRoot) CreateRepository(ctx context.Context, args struct{ Input creat
 	if in.Description != nil {
 		desc = *in.Description
 	}
-	repo, err := q.h.svc.CreateRepo(ctx, rq.actor, service.NewRepo{Owner: u.Login, Name: in.Name, Description: desc, Private: private})
+	repo, err := q.h.svc.CreateRepo(ctx, rq.actor, service.NewRepo{Owner: owner.Login, Name: in.Name, Description: desc, Private: private})
 	if err != nil {
 		switch gatehouse.ErrorKind(err) {
 		case gatehouse.Forbidden:
-			if msg := gatehouse.ErrorMessage(err); msg != authz.MsgPrivateScope && msg != authz.MsgPublicScope {
+			msg := gatehouse.ErrorMessage(err)
+			if msg == authz.MsgCreateForOther {
+				return nil, &gqlError{"FORBIDDEN", fmt.Sprintf("%s does not have the correct permissions to execute `CreateRepository`", u.Login)}
+			}
+			if msg != authz.MsgPrivateScope && msg != authz.MsgPublicScope {
 				return nil, &gqlError{"FORBIDDEN", msg}
 			}
 			need := "public_repo"
@@ -245,11 +284,44 @@ func (q *gqlRoot) CreateRepository(ctx context.Context, args struct{ Input creat
 		}
 		return nil, err
 	}
-	rr, err := q.h.repoResolver(ctx, rq, repo, gatehouse.PermAdmin)
+	perm := gatehouse.PermAdmin
+	if owner.IsOrg {
+		if perm, err = q.h.svc.Role(ctx, rq.actor, repo); err != nil {
+			return nil, err
+		}
+	}
+	rr, err := q.h.repoResolver(ctx, rq, repo, perm)
 	if err != nil {
 		return nil, err
 	}
 	return &createRepoPayload{clientMutationID: in.ClientMutationID, repo: rr}, nil
+}
+
+// nodeOwner resolves the ownerId of createRepository: the viewer's own
+// node id or an organization's. Anything else does not resolve.
+func (h *Handler) nodeOwner(ctx context.Context, rq *request, id string) (*gatehouse.User, error) {
+	unresolved := notFound(fmt.Sprintf("Could not resolve to a node with the global id of '%s'", id))
+	if uid, ok := parseNodeID("User", id); ok {
+		if uid != rq.user().ID {
+			return nil, unresolved
+		}
+		return rq.user(), nil
+	}
+	oid, ok := parseNodeID("Organization", id)
+	if !ok {
+		return nil, unresolved
+	}
+	o, err := h.svc.UserByID(ctx, rq.actor, oid)
+	if err != nil {
+		if gatehouse.IsKind(err, gatehouse.NotFound) {
+			return nil, unresolved
+		}
+		return nil, err
+	}
+	if !o.IsOrg {
+		return nil, unresolved
+	}
+	return o, nil
 }
 
 func quotedScopes(actor *gatehouse.Actor) string {
@@ -294,11 +366,33 @@ func (r *userResolver) Email() string {
 	return ""
 }
 
-func (r *userResolver) Organizations(args struct {
-	First, Last   *int32
-	After, Before *string
-}) *orgConnection {
-	return &orgConnection{}
+// Organizations are the viewer's, for a token that may read memberships
+// (read:org or user, as GET /user/orgs); memberships of other users are
+// concealed.
+func (r *userResolver) Organizations(ctx context.Context, args connArgs) (*orgConnection, error) {
+	if !r.viewer || !(r.rq.hasScope("read:org") || r.rq.hasScope("user")) {
+		return &orgConnection{page: pageInfo{}}, nil
+	}
+	ms, err := collectAll(func(p gatehouse.Page) ([]gatehouse.Membership, error) {
+		return r.h.svc.ListUserOrgs(ctx, r.rq.actor, p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	win, info, err := paginate(ms, args)
+	if err != nil {
+		return nil, err
+	}
+	nodes := make([]*orgResolver, 0, len(win))
+	for _, m := range win {
+		nodes = append(nodes, &orgResolver{h: r.h, rq: r.rq, o: m.Org})
+	}
+	return &orgConnection{nodes: nodes, total: len(ms), page: info}, nil
+}
+
+// Repositories lists the user's repositories the viewer may see.
+func (r *userResolver) Repositories(ctx context.Context, args repoConnArgs) (*repoConnection, error) {
+	return r.h.ownerRepositories(ctx, r.rq, r.u, args)
 }
 
 func int32p(v int64) *int32 {
@@ -309,36 +403,355 @@ func int32p(v int64) *int32 {
 	return &n
 }
 
-// Organizations: there are none yet, but gh asks for the viewer's.
+// Connections. Cursors are opaque offsets; lists are loaded through the
+// service (at most collectAll's bound) and windowed here.
 
-type orgConnection struct{}
+// connArgs are the pagination arguments of a connection field.
+type connArgs struct {
+	First, Last   *int32
+	After, Before *string
+}
 
-func (orgConnection) Nodes() *[]*orgResolver { n := []*orgResolver{}; return &n }
-func (orgConnection) TotalCount() int32      { return 0 }
-func (orgConnection) PageInfo() pageInfo     { return pageInfo{} }
+// maxConnection is GitHub's limit on first and last.
+const maxConnection = 100
 
-type pageInfo struct{}
+func cursor(offset int) string {
+	return base64.StdEncoding.EncodeToString([]byte("cursor:" + strconv.Itoa(offset)))
+}
 
-func (pageInfo) HasNextPage() bool     { return false }
-func (pageInfo) HasPreviousPage() bool { return false }
-func (pageInfo) StartCursor() *string  { return nil }
-func (pageInfo) EndCursor() *string    { return nil }
+func parseCursor(s string) (int, bool) {
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return 0, false
+	}
+	num, ok := strings.CutPrefix(string(raw), "cursor:")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(num)
+	return n, err == nil && n >= 0
+}
 
-type orgResolver struct{}
+// paginate returns the window of all that args select, and its page info.
+func paginate[T any](all []T, args connArgs) ([]T, pageInfo, error) {
+	start, end := 0, len(all)
+	if args.After != nil {
+		n, ok := parseCursor(*args.After)
+		if !ok {
+			return nil, pageInfo{}, &gqlError{"INVALID_CURSOR_ARGUMENTS", fmt.Sprintf("`%s` does not appear to be a valid cursor.", *args.After)}
+		}
+		start = min(n+1, len(all))
+	}
+	if args.Before != nil {
+		n, ok := parseCursor(*args.Before)
+		if !ok {
+			return nil, pageInfo{}, &gqlError{"INVALID_CURSOR_ARGUMENTS", fmt.Sprintf("`%s` does not appear to be a valid cursor.", *args.Before)}
+		}
+		end = max(min(n, end), start)
+	}
+	for _, lim := range []struct {
+		name string
+		v    *int32
+	}{{"first", args.First}, {"last", args.Last}} {
+		if lim.v != nil && (*lim.v < 0 || *lim.v > maxConnection) {
+			return nil, pageInfo{}, &gqlError{"EXCESSIVE_PAGE_SIZE", fmt.Sprintf("Requesting %d records on the connection exceeds the `%s` limit of %d records.", *lim.v, lim.name, maxConnection)}
+		}
+	}
+	switch {
+	case args.First != nil:
+		end = min(end, start+int(*args.First))
+	case args.Last != nil:
+		start = max(start, end-int(*args.Last))
+	default:
+		end = min(end, start+maxConnection)
+	}
+	info := pageInfo{hasNext: end < len(all), hasPrev: start > 0}
+	if end > start {
+		s, e := cursor(start), cursor(end-1)
+		info.start, info.end = &s, &e
+	}
+	return all[start:end], info, nil
+}
 
-func (orgResolver) ID() graphql.ID                           { return "" }
-func (orgResolver) DatabaseID() *int32                       { return nil }
-func (orgResolver) Login() string                            { return "" }
-func (orgResolver) Name() *string                            { return nil }
-func (orgResolver) AvatarURL(args struct{ Size *int32 }) uri { return "" }
-func (orgResolver) URL() uri                                 { return "" }
-func (orgResolver) ResourcePath() uri                        { return "" }
+type pageInfo struct {
+	hasNext, hasPrev bool
+	start, end       *string
+}
 
-// ownerResolver is the RepositoryOwner interface: always a user here.
-type ownerResolver struct{ *userResolver }
+func (p pageInfo) HasNextPage() bool     { return p.hasNext }
+func (p pageInfo) HasPreviousPage() bool { return p.hasPrev }
+func (p pageInfo) StartCursor() *string  { return p.start }
+func (p pageInfo) EndCursor() *string    { return p.end }
 
-func (o ownerResolver) ToUser() (*userResolver, bool)        { return o.userResolver, true }
-func (o ownerResolver) ToOrganization() (*orgResolver, bool) { return nil, false }
+type orgConnection struct {
+	nodes []*orgResolver
+	total int
+	page  pageInfo
+}
+
+func (c *orgConnection) Nodes() *[]*orgResolver { n := append([]*orgResolver{}, c.nodes...); return &n }
+func (c *orgConnection) TotalCount() int32      { return int32(c.total) }
+func (c *orgConnection) PageInfo() pageInfo     { return c.page }
+
+type repoConnection struct {
+	nodes []*repoResolver
+	total int
+	page  pageInfo
+}
+
+func (c *repoConnection) Nodes() *[]*repoResolver {
+	n := append([]*repoResolver{}, c.nodes...)
+	return &n
+}
+func (c *repoConnection) TotalCount() int32  { return int32(c.total) }
+func (c *repoConnection) PageInfo() pageInfo { return c.page }
+
+type teamConnection struct {
+	nodes []*teamResolver
+	total int
+	page  pageInfo
+}
+
+func (c *teamConnection) Nodes() *[]*teamResolver {
+	n := append([]*teamResolver{}, c.nodes...)
+	return &n
+}
+func (c *teamConnection) TotalCount() int32  { return int32(c.total) }
+func (c *teamConnection) PageInfo() pageInfo { return c.page }
+
+// repoConnArgs are the arguments of RepositoryOwner.repositories, as gh
+// repo list sends them.
+type repoConnArgs struct {
+	First, Last       *int32
+	After, Before     *string
+	Privacy           *string
+	IsFork            *bool
+	OwnerAffiliations *[]*string
+	Affiliations      *[]*string
+	OrderBy           *struct{ Field, Direction string }
+}
+
+// ownerRepositories lists owner's repositories the viewer may see:
+// privacy PUBLIC or PRIVATE, no forks (Gatehouse has none), the owner's
+// own (ownerAffiliations OWNER, the default), ordered as asked.
+func (h *Handler) ownerRepositories(ctx context.Context, rq *request, owner *gatehouse.User, args repoConnArgs) (*repoConnection, error) {
+	ca := connArgs{First: args.First, Last: args.Last, After: args.After, Before: args.Before}
+	if args.IsFork != nil && *args.IsFork {
+		_, info, err := paginate([]*gatehouse.Repo{}, ca)
+		return &repoConnection{page: info}, err
+	}
+	if args.OwnerAffiliations != nil && len(*args.OwnerAffiliations) > 0 {
+		owned := false
+		for _, a := range *args.OwnerAffiliations {
+			owned = owned || (a != nil && *a == "OWNER")
+		}
+		if !owned {
+			// Repositories the owner collaborates on are not listed here.
+			_, info, err := paginate([]*gatehouse.Repo{}, ca)
+			return &repoConnection{page: info}, err
+		}
+	}
+	privacy := ""
+	if args.Privacy != nil {
+		privacy = *args.Privacy
+	}
+	all, err := collectAll(func(p gatehouse.Page) ([]*gatehouse.Repo, error) {
+		if owner.IsOrg {
+			typ := "all"
+			switch privacy {
+			case "PUBLIC":
+				typ = "public"
+			case "PRIVATE":
+				typ = "private"
+			}
+			return h.svc.ListOrgRepos(ctx, rq.actor, owner, typ, p)
+		}
+		return h.svc.ListRepos(ctx, rq.actor, owner, privacy == "PUBLIC", p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if privacy == "PRIVATE" && !owner.IsOrg {
+		kept := all[:0]
+		for _, r := range all {
+			if r.Private {
+				kept = append(kept, r)
+			}
+		}
+		all = kept
+	}
+	if args.OrderBy != nil {
+		sortRepos(all, args.OrderBy.Field, args.OrderBy.Direction == "DESC")
+	}
+	win, info, err := paginate(all, ca)
+	if err != nil {
+		return nil, err
+	}
+	nodes := make([]*repoResolver, 0, len(win))
+	for _, r := range win {
+		perm, err := h.svc.Role(ctx, rq.actor, r)
+		if err != nil {
+			return nil, err
+		}
+		nodes = append(nodes, &repoResolver{h: h, rq: rq, repo: r, owner: owner, perm: perm})
+	}
+	return &repoConnection{nodes: nodes, total: len(all), page: info}, nil
+}
+
+// sortRepos orders repositories by GitHub's RepositoryOrderField.
+func sortRepos(repos []*gatehouse.Repo, field string, desc bool) {
+	less := func(a, b *gatehouse.Repo) int {
+		switch field {
+		case "CREATED_AT":
+			return a.CreatedAt.Compare(b.CreatedAt)
+		case "UPDATED_AT":
+			return a.UpdatedAt.Compare(b.UpdatedAt)
+		case "PUSHED_AT":
+			return a.PushedAt.Compare(b.PushedAt)
+		}
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	}
+	slices.SortStableFunc(repos, func(a, b *gatehouse.Repo) int {
+		if desc {
+			return less(b, a)
+		}
+		return less(a, b)
+	})
+}
+
+// Organization.
+
+type orgResolver struct {
+	h  *Handler
+	rq *request
+	o  *gatehouse.User
+}
+
+func (r *orgResolver) ID() graphql.ID       { return graphql.ID(nodeID("Organization", r.o.ID)) }
+func (r *orgResolver) DatabaseID() *int32   { return int32p(r.o.ID) }
+func (r *orgResolver) Login() string        { return r.o.Login }
+func (r *orgResolver) Name() *string        { return optString(r.o.Name) }
+func (r *orgResolver) Description() *string { return optString(r.o.Description) }
+func (r *orgResolver) Email() *string       { return optString(r.o.Email) }
+func (r *orgResolver) URL() uri             { return uri(r.h.base + "/" + r.o.Login) }
+func (r *orgResolver) ResourcePath() uri    { return uri("/" + r.o.Login) }
+func (r *orgResolver) CreatedAt() dateTime  { return dateTime{r.o.CreatedAt} }
+func (r *orgResolver) UpdatedAt() dateTime  { return dateTime{r.o.UpdatedAt} }
+func (r *orgResolver) AvatarURL(args struct{ Size *int32 }) uri {
+	return uri(r.h.base + "/avatars/" + r.o.Login)
+}
+
+func (r *orgResolver) role(ctx context.Context) (gatehouse.OrgRole, error) {
+	return r.h.svc.OrgRole(ctx, r.rq.actor, r.o)
+}
+
+// ViewerIsAMember reports the viewer's own membership.
+func (r *orgResolver) ViewerIsAMember(ctx context.Context) (bool, error) {
+	role, err := r.role(ctx)
+	return role != "", err
+}
+
+// ViewerCanAdminister is true for the organization's owners.
+func (r *orgResolver) ViewerCanAdminister(ctx context.Context) (bool, error) {
+	role, err := r.role(ctx)
+	return role == gatehouse.OrgOwner, err
+}
+
+// ViewerCanCreateRepositories is true for every member.
+func (r *orgResolver) ViewerCanCreateRepositories(ctx context.Context) (bool, error) {
+	role, err := r.role(ctx)
+	return role != "", err
+}
+
+// Repositories lists the organization's repositories the viewer may see.
+func (r *orgResolver) Repositories(ctx context.Context, args repoConnArgs) (*repoConnection, error) {
+	return r.h.ownerRepositories(ctx, r.rq, r.o, args)
+}
+
+// Teams lists the teams the viewer may see (members, with read:org).
+func (r *orgResolver) Teams(ctx context.Context, args struct {
+	First, Last   *int32
+	After, Before *string
+	OrderBy       *struct{ Field, Direction string }
+	Query         *string
+}) (*teamConnection, error) {
+	all, err := collectAll(func(p gatehouse.Page) ([]*gatehouse.Team, error) {
+		return r.h.svc.ListTeams(ctx, r.rq.actor, r.o, p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if args.Query != nil && *args.Query != "" {
+		q := strings.ToLower(*args.Query)
+		kept := all[:0]
+		for _, t := range all {
+			if strings.Contains(strings.ToLower(t.Name), q) || strings.Contains(t.Slug, q) {
+				kept = append(kept, t)
+			}
+		}
+		all = kept
+	}
+	if args.OrderBy != nil && args.OrderBy.Direction == "DESC" {
+		slices.Reverse(all)
+	}
+	win, info, err := paginate(all, connArgs{First: args.First, Last: args.Last, After: args.After, Before: args.Before})
+	if err != nil {
+		return nil, err
+	}
+	nodes := make([]*teamResolver, 0, len(win))
+	for _, t := range win {
+		nodes = append(nodes, &teamResolver{org: r, t: t})
+	}
+	return &teamConnection{nodes: nodes, total: len(all), page: info}, nil
+}
+
+// Team.
+
+type teamResolver struct {
+	org *orgResolver
+	t   *gatehouse.Team
+}
+
+func (r *teamResolver) ID() graphql.ID             { return graphql.ID(nodeID("Team", r.t.ID)) }
+func (r *teamResolver) DatabaseID() *int32         { return int32p(r.t.ID) }
+func (r *teamResolver) Name() string               { return r.t.Name }
+func (r *teamResolver) Slug() string               { return r.t.Slug }
+func (r *teamResolver) CombinedSlug() string       { return r.t.Org + "/" + r.t.Slug }
+func (r *teamResolver) Description() *string       { return optString(r.t.Description) }
+func (r *teamResolver) Organization() *orgResolver { return r.org }
+func (r *teamResolver) CreatedAt() dateTime        { return dateTime{r.t.CreatedAt} }
+func (r *teamResolver) UpdatedAt() dateTime        { return dateTime{r.t.UpdatedAt} }
+func (r *teamResolver) URL() uri {
+	return uri(r.org.h.base + "/orgs/" + r.t.Org + "/teams/" + r.t.Slug)
+}
+func (r *teamResolver) ResourcePath() uri { return uri("/orgs/" + r.t.Org + "/teams/" + r.t.Slug) }
+
+// Privacy is GitHub's TeamPrivacy: SECRET, or VISIBLE for "closed".
+func (r *teamResolver) Privacy() string {
+	if r.t.Privacy == "secret" {
+		return "SECRET"
+	}
+	return "VISIBLE"
+}
+
+// ownerResolver is the RepositoryOwner interface: a user or an
+// organization.
+type ownerResolver struct {
+	u *userResolver
+	o *orgResolver
+}
+
+func (o *ownerResolver) ToUser() (*userResolver, bool)        { return o.u, o.u != nil }
+func (o *ownerResolver) ToOrganization() (*orgResolver, bool) { return o.o, o.o != nil }
+
+// owner wraps an account as a RepositoryOwner.
+func (h *Handler) owner(rq *request, u *gatehouse.User) *ownerResolver {
+	if u.IsOrg {
+		return &ownerResolver{o: &orgResolver{h: h, rq: rq, o: u}}
+	}
+	viewer := rq.user() != nil && rq.user().ID == u.ID
+	return &ownerResolver{u: &userResolver{h: h, rq: rq, u: u, viewer: viewer}}
+}
 
 // Repository.
 
@@ -365,9 +778,10 @@ func (r *repoResolver) ID() graphql.ID        { return graphql.ID(nodeID("Reposi
 func (r *repoResolver) DatabaseID() *int32    { return int32p(r.repo.ID) }
 func (r *repoResolver) Name() string          { return r.repo.Name }
 func (r *repoResolver) NameWithOwner() string { return r.repo.FullName() }
-func (r *repoResolver) Owner() ownerResolver {
-	return ownerResolver{&userResolver{h: r.h, rq: r.rq, u: r.owner, viewer: r.rq.user() != nil && r.rq.user().ID == r.owner.ID}}
-}
+func (r *repoResolver) Owner() *ownerResolver { return r.h.owner(r.rq, r.owner) }
+
+// IsInOrganization reports an organization's repository.
+func (r *repoResolver) IsInOrganization() bool { return r.owner.IsOrg }
 func (r *repoResolver) Description() *string   { return optString(r.repo.Description) }
 func (r *repoResolver) HomepageURL() *uri      { return nil }
 func (r *repoResolver) URL() uri               { return uri(r.h.base + "/" + r.repo.FullName()) }

@@ -15,7 +15,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/service"
 )
 
-// repoInput is the body of POST /user/repos and PATCH /repos/{o}/{r}.
+// repoInput is the body of POST /user/repos, POST /orgs/{org}/repos and
+// PATCH /repos/{o}/{r}.
 // Fields GitHub has for features Gatehouse lacks (issues, wiki, projects,
 // …) are accepted and ignored; the repository JSON reports them off.
 type repoInput struct {
@@ -29,6 +30,9 @@ type repoInput struct {
 	LicenseTemplate   string  `json:"license_template"`
 	DefaultBranch     *string `json:"default_branch"`
 	Archived          *bool   `json:"archived"`
+	// TeamID is GitHub's team to grant on an organization's new
+	// repository (refused: grant it afterwards).
+	TeamID int64 `json:"team_id"`
 }
 
 // private resolves private/visibility; visibility wins, as on GitHub.
@@ -40,7 +44,7 @@ func (in *repoInput) private() (*bool, error) {
 		case "private":
 			p = true
 		case "internal":
-			return nil, validation("Repository", "visibility", "invalid", "internal visibility needs organizations, which this server does not have")
+			return nil, validation("Repository", "visibility", "invalid", "internal visibility is not supported by this server: use private")
 		default:
 			return nil, validation("Repository", "visibility", "invalid", "visibility must be public or private")
 		}
@@ -68,6 +72,12 @@ func (in *repoInput) unsupported() error {
 // handleRepoCreate is POST /user/repos: 201 with the repository; with
 // auto_init, the repository gets a first commit holding a README.
 func (h *Handler) handleRepoCreate(rq *request) error {
+	return h.createRepo(rq, rq.user())
+}
+
+// createRepo creates the repository the body describes for owner (the
+// caller, or an organization of the caller's).
+func (h *Handler) createRepo(rq *request, owner *gatehouse.User) error {
 	var in repoInput
 	if err := rq.decode(&in); err != nil {
 		return err
@@ -78,6 +88,10 @@ func (h *Handler) handleRepoCreate(rq *request) error {
 	if err := in.unsupported(); err != nil {
 		return err
 	}
+	if in.TeamID != 0 {
+		return validation("Repository", "team_id", "invalid",
+			"team_id is not supported by this server: grant the team afterwards with PUT /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}")
+	}
 	priv, err := in.private()
 	if err != nil {
 		return err
@@ -87,9 +101,8 @@ func (h *Handler) handleRepoCreate(rq *request) error {
 	if in.Description != nil {
 		desc = *in.Description
 	}
-	u := rq.user()
 	repo, err := h.svc.CreateRepo(rq.Context(), rq.actor, service.NewRepo{
-		Owner: u.Login, Name: *in.Name, Description: desc, Private: private, Readme: in.AutoInit,
+		Owner: owner.Login, Name: *in.Name, Description: desc, Private: private, Readme: in.AutoInit,
 	})
 	if err != nil {
 		switch gatehouse.ErrorKind(err) {
@@ -111,7 +124,15 @@ func (h *Handler) handleRepoCreate(rq *request) error {
 		// log and still answer with what was created.
 		h.log.Error("auto_init failed", "repo", repo.FullName(), "err", err)
 	}
-	return rq.json(http.StatusCreated, h.repository(repo, u, gatehouse.PermAdmin, true))
+	perm := gatehouse.PermAdmin
+	if owner.IsOrg {
+		// A member's role on the new repository follows from the
+		// organization's grants, like on any of its repositories.
+		if perm, err = h.svc.Role(rq.Context(), rq.actor, repo); err != nil {
+			return err
+		}
+	}
+	return rq.json(http.StatusCreated, h.repository(repo, owner, perm, true))
 }
 
 // handleRepoGet is GET /repos/{owner}/{repo}.

@@ -76,6 +76,7 @@ const (
 func (h *Handler) table() []*route {
 	p := func(s string) string { return Prefix + s }
 	adminDeny := denial{http.StatusForbidden, msgSiteAdmin}
+	orgDeny := denial{http.StatusForbidden, msgOrgScope}
 	routes := []*route{
 		// Meta. GET / is gh's token check: it must answer 200 with the
 		// scopes header, with or without the trailing slash.
@@ -95,13 +96,41 @@ func (h *Handler) table() []*route {
 		{method: "POST", pattern: p("/user/keys"), auth: true, scopes: []string{"write:public_key"}, limit: "core", resource: "PublicKey", handle: h.handleKeyCreate},
 		{method: "GET", pattern: p("/user/keys/{id}"), auth: true, scopes: []string{"read:public_key"}, limit: "core", handle: h.handleKeyGet},
 		{method: "DELETE", pattern: p("/user/keys/{id}"), auth: true, scopes: []string{"admin:public_key"}, limit: "core", handle: h.handleKeyDelete},
-		{method: "GET", pattern: p("/user/orgs"), auth: true, scopes: []string{"read:org", "user"}, deny: denial{http.StatusForbidden, msgOrgScope}, limit: "core", handle: h.handleUserOrgs},
+		{method: "GET", pattern: p("/user/orgs"), auth: true, scopes: []string{"read:org", "user"}, deny: orgDeny, limit: "core", handle: h.handleUserOrgs},
+		{method: "GET", pattern: p("/user/memberships/orgs"), auth: true, scopes: []string{"read:org", "user"}, deny: orgDeny, limit: "core", handle: h.handleUserMemberships},
+		{method: "GET", pattern: p("/user/teams"), auth: true, scopes: []string{"read:org", "user", "repo"}, limit: "core", handle: h.handleUserTeams},
 
 		// Users and organizations.
 		{method: "GET", pattern: p("/users/{username}"), limit: "core", handle: h.handleUserShow},
 		{method: "GET", pattern: p("/users/{username}/repos"), limit: "core", handle: h.handleUserReposPublic},
 		{method: "GET", pattern: p("/users/{username}/keys"), limit: "core", handle: h.handleUserKeysPublic},
+
+		// Organizations. Reading is open (memberships and teams need
+		// read:org, and the service conceals them from outsiders);
+		// write:org changes memberships, admin:org settings and teams.
 		{method: "GET", pattern: p("/orgs/{org}"), limit: "core", handle: h.handleOrgShow},
+		{method: "PATCH", pattern: p("/orgs/{org}"), auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "Organization", handle: h.handleOrgPatch},
+		{method: "GET", pattern: p("/orgs/{org}/members"), limit: "core", handle: h.handleOrgMembers},
+		{method: "GET", pattern: p("/orgs/{org}/memberships/{username}"), auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleMembershipGet},
+		{method: "PUT", pattern: p("/orgs/{org}/memberships/{username}"), auth: true, scopes: []string{"write:org"}, limit: "core", resource: "Membership", handle: h.handleMembershipPut},
+		{method: "DELETE", pattern: p("/orgs/{org}/memberships/{username}"), auth: true, scopes: []string{"write:org"}, limit: "core", resource: "Membership", handle: h.handleMembershipDelete},
+		{method: "GET", pattern: p("/orgs/{org}/repos"), limit: "core", handle: h.handleOrgRepos},
+		{method: "POST", pattern: p("/orgs/{org}/repos"), auth: true, scopes: []string{"public_repo", "repo"}, limit: "core", resource: "Repository", handle: h.handleOrgRepoCreate},
+
+		// Teams.
+		{method: "GET", pattern: p("/orgs/{org}/teams"), auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamList},
+		{method: "POST", pattern: p("/orgs/{org}/teams"), auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "Team", handle: h.handleTeamCreate},
+		{method: "GET", pattern: p("/orgs/{org}/teams/{team_slug}"), auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamGet},
+		{method: "PATCH", pattern: p("/orgs/{org}/teams/{team_slug}"), auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "Team", handle: h.handleTeamPatch},
+		{method: "DELETE", pattern: p("/orgs/{org}/teams/{team_slug}"), auth: true, scopes: []string{"admin:org"}, limit: "core", handle: h.handleTeamDelete},
+		{method: "GET", pattern: p("/orgs/{org}/teams/{team_slug}/members"), auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamMembers},
+		{method: "GET", pattern: p("/orgs/{org}/teams/{team_slug}/memberships/{username}"), auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamMembershipGet},
+		{method: "PUT", pattern: p("/orgs/{org}/teams/{team_slug}/memberships/{username}"), auth: true, scopes: []string{"write:org"}, limit: "core", resource: "TeamMember", handle: h.handleTeamMembershipPut},
+		{method: "DELETE", pattern: p("/orgs/{org}/teams/{team_slug}/memberships/{username}"), auth: true, scopes: []string{"write:org"}, limit: "core", resource: "TeamMember", handle: h.handleTeamMembershipDelete},
+		{method: "GET", pattern: p("/orgs/{org}/teams/{team_slug}/repos"), auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamRepos},
+		{method: "GET", pattern: p("/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"), auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamRepoGet},
+		{method: "PUT", pattern: p("/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"), auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "TeamRepository", handle: h.handleTeamRepoPut},
+		{method: "DELETE", pattern: p("/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"), auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "TeamRepository", handle: h.handleTeamRepoDelete},
 
 		// Repositories.
 		{method: "GET", pattern: p("/repos/{owner}/{repo}"), repo: true, action: authz.Read, limit: "core", handle: h.handleRepoGet},
@@ -117,6 +146,7 @@ func (h *Handler) table() []*route {
 		// Site administration.
 		{method: "GET", pattern: p("/admin/tokens"), auth: true, scopes: []string{"site_admin"}, deny: adminDeny, siteAdmin: true, limit: "core", handle: h.handleAdminTokenList},
 		{method: "DELETE", pattern: p("/admin/tokens/{id}"), auth: true, scopes: []string{"site_admin"}, deny: adminDeny, siteAdmin: true, limit: "core", handle: h.handleAdminTokenDelete},
+		{method: "POST", pattern: p("/admin/organizations"), auth: true, scopes: []string{"site_admin"}, deny: adminDeny, siteAdmin: true, limit: "core", resource: "Organization", handle: h.handleAdminOrgCreate},
 
 		// GraphQL: per-field rules live in the resolvers (which use the
 		// same authorization function); the endpoint itself needs a token.

@@ -19,6 +19,8 @@ import (
 // walkFixture is the state every route case runs against: alice owns a
 // public repository "pub" (with a README, bob collaborating) and a private
 // one "priv"; alice has an SSH key; bob has a token an admin may delete.
+// alice owns the organization "acme", where bob is a member and in the
+// team "devs", which is granted push on the private acme/tools.
 type walkFixture struct {
 	*env
 	aliceKey   *gatehouse.Key
@@ -53,6 +55,18 @@ func newWalkFixture(t *testing.T) *walkFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.org(t, "acme", e.alice, e.bob)
+	e.team(t, "acme", "Devs", "closed", e.bob)
+	if _, err := e.svc.CreateRepo(ctx, system, service.NewRepo{Owner: "acme", Name: "tools", Private: true}); err != nil {
+		t.Fatal(err)
+	}
+	org, err := e.svc.FindOrg(ctx, system, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.SetTeamRepo(ctx, system, org, "devs", "acme", "tools", gatehouse.PermWrite); err != nil {
+		t.Fatal(err)
+	}
 	return &walkFixture{env: e, aliceKey: ak, bobKey: bk, bobTokenID: it.Token.ID}
 }
 
@@ -71,7 +85,11 @@ func (f *walkFixture) path(rt *route, repoName string, keyID int64) string {
 		"{org}", "acme",
 		"{id}", fmt.Sprint(id),
 	)
-	if !strings.Contains(p, "/repos/") {
+	switch {
+	case strings.Contains(p, "/orgs/{org}/"):
+		// Organization routes name bob (a member) and acme's repository.
+		r = strings.NewReplacer("{org}", "acme", "{team_slug}", "devs", "{username}", "bob", "{owner}", "acme", "{repo}", "tools")
+	case !strings.Contains(p, "/repos/"):
 		r = strings.NewReplacer("{username}", "alice", "{org}", "acme", "{id}", fmt.Sprint(id))
 	}
 	return r.Replace(p)
@@ -90,6 +108,22 @@ func body(rt *route) any {
 		return map[string]any{"description": "changed"}
 	case "PUT " + Prefix + "/repos/{owner}/{repo}/collaborators/{username}":
 		return map[string]any{"permission": "pull"}
+	case "PATCH " + Prefix + "/orgs/{org}":
+		return map[string]any{"description": "changed", "default_repository_permission": "none"}
+	case "PUT " + Prefix + "/orgs/{org}/memberships/{username}":
+		return map[string]any{"role": "admin"}
+	case "POST " + Prefix + "/orgs/{org}/repos":
+		return map[string]any{"name": "fresh", "private": true}
+	case "POST " + Prefix + "/orgs/{org}/teams":
+		return map[string]any{"name": "New Team", "privacy": "closed"}
+	case "PATCH " + Prefix + "/orgs/{org}/teams/{team_slug}":
+		return map[string]any{"description": "changed"}
+	case "PUT " + Prefix + "/orgs/{org}/teams/{team_slug}/memberships/{username}":
+		return map[string]any{"role": "maintainer"}
+	case "PUT " + Prefix + "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}":
+		return map[string]any{"permission": "maintain"}
+	case "POST " + Prefix + "/admin/organizations":
+		return map[string]any{"login": "neworg", "admin": "bob", "profile_name": "New Org"}
 	case "POST " + GraphQLPath:
 		return map[string]any{"query": "query { viewer { login } }"}
 	}
@@ -114,6 +148,12 @@ func allScopesExcept(required []string) []string {
 
 func allScopes() []string { return allScopesExcept(nil) }
 
+// userScopes drops site_admin, which only site administrators' tokens may
+// carry.
+func userScopes(scopes []string) []string {
+	return slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return s == "site_admin" })
+}
+
 // deadTokens returns, for alice, a token that expired, one that was
 // deleted and one that never existed (well-formed), plus garbage.
 func (f *walkFixture) deadTokens(t *testing.T) map[string]string {
@@ -127,7 +167,7 @@ func (f *walkFixture) deadTokens(t *testing.T) map[string]string {
 		Hash: token.Hash(expired), LastEight: token.LastEight(expired), ExpiresAt: time.Now().Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	deleted, err := f.svc.CreateToken(ctx, system, service.NewToken{UserID: f.alice.ID, Note: "deleted", Scopes: allScopes(), Expires: "never"})
+	deleted, err := f.svc.CreateToken(ctx, system, service.NewToken{UserID: f.alice.ID, Note: "deleted", Scopes: userScopes(allScopes()), Expires: "never"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +219,8 @@ func TestRouteTableWalk(t *testing.T) {
 			}
 
 			dead := f.deadTokens(t)
-			lacking := f.token(t, f.alice, "lacking", allScopesExcept(rt.scopes)...)
+			lackingScopes := userScopes(allScopesExcept(rt.scopes))
+			lacking := f.token(t, f.alice, "lacking", lackingScopes...)
 			owner := f.alice
 			if rt.siteAdmin {
 				owner = f.root
@@ -200,9 +241,9 @@ func TestRouteTableWalk(t *testing.T) {
 				if len(rt.scopes) > 0 {
 					w := f.do(t, rt.method, path, form.header(lacking), body(rt))
 					expectError(t, w, rt.deny.status(), rt.deny.text())
-					if got := w.Header().Get("X-OAuth-Scopes"); got != token.HeaderValue(allScopesExcept(rt.scopes)) {
+					if got := w.Header().Get("X-OAuth-Scopes"); got != token.HeaderValue(lackingScopes) {
 						// Normalization may drop implied children; compare sets.
-						norm, _, _ := token.Normalize(allScopesExcept(rt.scopes))
+						norm, _, _ := token.Normalize(lackingScopes)
 						if got != token.HeaderValue(norm) {
 							t.Errorf("X-OAuth-Scopes %q, want %q", got, token.HeaderValue(norm))
 						}
@@ -219,7 +260,7 @@ func TestRouteTableWalk(t *testing.T) {
 				}
 				// A signed-in user who is not a site admin, with site_admin.
 				if rt.siteAdmin {
-					notAdmin := f.token(t, f.alice, "not-admin-"+form.name, "site_admin")
+					notAdmin := f.storeToken(t, f.alice, "not-admin-"+form.name, "site_admin")
 					w := f.do(t, rt.method, path, form.header(notAdmin), body(rt))
 					expectError(t, w, http.StatusForbidden, msgSiteAdmin)
 				}
@@ -266,8 +307,13 @@ func TestRouteTableWalk(t *testing.T) {
 // the walk fixture.
 func successStatus(rt *route) int {
 	switch rt.method + " " + rt.pattern {
-	case "GET " + Prefix + "/orgs/{org}", "GET " + Prefix + "/rate_limit":
-		return http.StatusNotFound // no organizations; rate limiting off
+	case "GET " + Prefix + "/rate_limit":
+		return http.StatusNotFound // rate limiting off
+	case "PUT " + Prefix + "/orgs/{org}/memberships/{username}",
+		"PUT " + Prefix + "/orgs/{org}/teams/{team_slug}/memberships/{username}":
+		return http.StatusOK // the membership
+	case "GET " + Prefix + "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}":
+		return http.StatusNoContent // granted; asked without the repository media type
 	}
 	switch rt.method {
 	case "POST":

@@ -56,24 +56,16 @@ func (h *Handler) handleUserEmails(rq *request) error {
 	return rq.json(http.StatusOK, slicePage(rq, out))
 }
 
-// handleUserShow is GET /users/{username}.
+// handleUserShow is GET /users/{username}; an organization's login
+// answers with the organization as a user-shaped account of type
+// "Organization", as on GitHub (gh reads its node_id and type to create
+// repositories in it).
 func (h *Handler) handleUserShow(rq *request) error {
 	u, err := h.svc.FindUser(rq.Context(), rq.actor, rq.PathValue("username"))
 	if err != nil {
 		return err
 	}
 	return rq.json(http.StatusOK, h.publicUser(u))
-}
-
-// handleUserOrgs is GET /user/orgs. Gatehouse has no organizations yet.
-func (h *Handler) handleUserOrgs(rq *request) error {
-	return rq.json(http.StatusOK, slicePage(rq, []simpleUser{}))
-}
-
-// handleOrgShow is GET /orgs/{org}: there are no organizations, so every
-// name is unknown.
-func (h *Handler) handleOrgShow(rq *request) error {
-	return errNotFound
 }
 
 // handleUserRepos is GET /user/repos: repositories the caller owns or

@@ -102,12 +102,15 @@ type privateUser struct {
 	TwoFactorAuthentication bool `json:"two_factor_authentication"`
 }
 
+// simpleUser converts a user or an organization: an organization owning a
+// repository is its owner object, with type "Organization" and an
+// organization node id, as on GitHub.
 func (h *Handler) simpleUser(u *gatehouse.User) simpleUser {
 	api := h.apiBase + "/users/" + u.Login
 	return simpleUser{
 		Login:             u.Login,
 		ID:                u.ID,
-		NodeID:            nodeID("User", u.ID),
+		NodeID:            nodeID(u.Type(), u.ID),
 		AvatarURL:         h.base + "/avatars/" + u.Login,
 		GravatarID:        "",
 		URL:               api,
@@ -121,8 +124,8 @@ func (h *Handler) simpleUser(u *gatehouse.User) simpleUser {
 		ReposURL:          api + "/repos",
 		EventsURL:         api + "/events{/privacy}",
 		ReceivedEventsURL: api + "/received_events",
-		Type:              "User",
-		SiteAdmin:         u.SiteAdmin,
+		Type:              u.Type(),
+		SiteAdmin:         u.SiteAdmin && !u.IsOrg,
 	}
 }
 
@@ -142,6 +145,10 @@ func (h *Handler) publicUser(u *gatehouse.User) publicUser {
 	}
 	if u.Suspended {
 		pu.Suspended = timestamp(u.UpdatedAt)
+	}
+	if u.IsOrg {
+		// An organization's profile text is its bio here, as on GitHub.
+		pu.Bio = optString(u.Description)
 	}
 	return pu
 }
@@ -438,4 +445,226 @@ type rateResource struct {
 type rateLimits struct {
 	Resources map[string]rateResource `json:"resources"`
 	Rate      rateResource            `json:"rate"`
+}
+
+// organization is GitHub's "organization-simple": GET /user/orgs, the
+// organization of a membership, POST /admin/organizations.
+type organization struct {
+	Login            string  `json:"login"`
+	ID               int64   `json:"id"`
+	NodeID           string  `json:"node_id"`
+	URL              string  `json:"url"`
+	ReposURL         string  `json:"repos_url"`
+	EventsURL        string  `json:"events_url"`
+	HooksURL         string  `json:"hooks_url"`
+	IssuesURL        string  `json:"issues_url"`
+	MembersURL       string  `json:"members_url"`
+	PublicMembersURL string  `json:"public_members_url"`
+	AvatarURL        string  `json:"avatar_url"`
+	Description      *string `json:"description"`
+}
+
+// organizationFull is GitHub's "organization-full" (GET and PATCH
+// /orgs/{org}). The settings are sent to owners using a token with
+// admin:org (or a browser session) only, as on GitHub.
+type organizationFull struct {
+	organization
+	Name                    *string   `json:"name"`
+	Company                 *string   `json:"company"`
+	Blog                    *string   `json:"blog"`
+	Location                *string   `json:"location"`
+	Email                   *string   `json:"email"`
+	TwitterUsername         *string   `json:"twitter_username"`
+	IsVerified              bool      `json:"is_verified"`
+	HasOrganizationProjects bool      `json:"has_organization_projects"`
+	HasRepositoryProjects   bool      `json:"has_repository_projects"`
+	PublicRepos             int       `json:"public_repos"`
+	PublicGists             int       `json:"public_gists"`
+	Followers               int       `json:"followers"`
+	Following               int       `json:"following"`
+	HTMLURL                 string    `json:"html_url"`
+	CreatedAt               timestamp `json:"created_at"`
+	Type                    string    `json:"type"`
+	*orgSettings
+	UpdatedAt  timestamp `json:"updated_at"`
+	ArchivedAt timestamp `json:"archived_at"`
+}
+
+// orgSettings are the owner-only fields of organization-full. Gatehouse
+// lets every member create repositories, public or private, and has no
+// pages, internal repositories, forks or billing plans.
+type orgSettings struct {
+	TotalPrivateRepos                    int     `json:"total_private_repos"`
+	OwnedPrivateRepos                    int     `json:"owned_private_repos"`
+	PrivateGists                         int     `json:"private_gists"`
+	DiskUsage                            int     `json:"disk_usage"`
+	Collaborators                        int     `json:"collaborators"`
+	BillingEmail                         *string `json:"billing_email"`
+	DefaultRepositoryPermission          string  `json:"default_repository_permission"`
+	MembersCanCreateRepositories         bool    `json:"members_can_create_repositories"`
+	TwoFactorRequirementEnabled          bool    `json:"two_factor_requirement_enabled"`
+	MembersAllowedRepositoryCreationType string  `json:"members_allowed_repository_creation_type"`
+	MembersCanCreatePublicRepositories   bool    `json:"members_can_create_public_repositories"`
+	MembersCanCreatePrivateRepositories  bool    `json:"members_can_create_private_repositories"`
+	MembersCanCreateInternalRepositories bool    `json:"members_can_create_internal_repositories"`
+	MembersCanCreatePages                bool    `json:"members_can_create_pages"`
+	MembersCanCreatePublicPages          bool    `json:"members_can_create_public_pages"`
+	MembersCanCreatePrivatePages         bool    `json:"members_can_create_private_pages"`
+	MembersCanForkPrivateRepositories    bool    `json:"members_can_fork_private_repositories"`
+	WebCommitSignoffRequired             bool    `json:"web_commit_signoff_required"`
+}
+
+func (h *Handler) organization(o *gatehouse.User) organization {
+	api := h.apiBase + "/orgs/" + o.Login
+	return organization{
+		Login:            o.Login,
+		ID:               o.ID,
+		NodeID:           nodeID("Organization", o.ID),
+		URL:              api,
+		ReposURL:         api + "/repos",
+		EventsURL:        api + "/events",
+		HooksURL:         api + "/hooks",
+		IssuesURL:        api + "/issues",
+		MembersURL:       api + "/members{/member}",
+		PublicMembersURL: api + "/public_members{/member}",
+		AvatarURL:        h.base + "/avatars/" + o.Login,
+		Description:      optString(o.Description),
+	}
+}
+
+// orgCounts are the counters of organization-full that need listings.
+type orgCounts struct {
+	publicRepos, privateRepos int
+}
+
+// organizationFull converts o; settings is nil unless the caller may see
+// them.
+func (h *Handler) organizationFull(o *gatehouse.User, c orgCounts, showSettings bool) organizationFull {
+	out := organizationFull{
+		organization: h.organization(o),
+		Name:         optString(o.Name),
+		Email:        optString(o.Email),
+		PublicRepos:  c.publicRepos,
+		HTMLURL:      h.base + "/" + o.Login,
+		CreatedAt:    timestamp(o.CreatedAt),
+		Type:         "Organization",
+		UpdatedAt:    timestamp(o.UpdatedAt),
+	}
+	if showSettings {
+		out.orgSettings = &orgSettings{
+			TotalPrivateRepos:                    c.privateRepos,
+			OwnedPrivateRepos:                    c.privateRepos,
+			BillingEmail:                         optString(o.Email),
+			DefaultRepositoryPermission:          o.BasePermission.String(),
+			MembersCanCreateRepositories:         true,
+			MembersAllowedRepositoryCreationType: "all",
+			MembersCanCreatePublicRepositories:   true,
+			MembersCanCreatePrivateRepositories:  true,
+		}
+	}
+	return out
+}
+
+// orgMembership is GitHub's "org-membership". Gatehouse adds members at
+// once, so state is always "active" (GitHub says "pending" until an
+// invitation is accepted).
+type orgMembership struct {
+	URL             string                `json:"url"`
+	State           string                `json:"state"`
+	Role            string                `json:"role"`
+	OrganizationURL string                `json:"organization_url"`
+	Organization    organization          `json:"organization"`
+	User            simpleUser            `json:"user"`
+	Permissions     membershipPermissions `json:"permissions"`
+}
+
+type membershipPermissions struct {
+	CanCreateRepository bool `json:"can_create_repository"`
+}
+
+func (h *Handler) orgMembership(m *gatehouse.Membership) orgMembership {
+	org := h.apiBase + "/orgs/" + m.Org.Login
+	return orgMembership{
+		URL:             org + "/memberships/" + m.User.Login,
+		State:           "active",
+		Role:            string(m.Role),
+		OrganizationURL: org,
+		Organization:    h.organization(m.Org),
+		User:            h.simpleUser(m.User),
+		Permissions:     membershipPermissions{CanCreateRepository: true},
+	}
+}
+
+// team is GitHub's "team" (lists). Its URLs name the routes Gatehouse
+// serves (/orgs/{org}/teams/{slug}…) rather than GitHub's /teams/{id}.
+// Nested teams do not exist here: parent is always null.
+type team struct {
+	ID                  int64     `json:"id"`
+	NodeID              string    `json:"node_id"`
+	URL                 string    `json:"url"`
+	HTMLURL             string    `json:"html_url"`
+	Name                string    `json:"name"`
+	Slug                string    `json:"slug"`
+	Description         *string   `json:"description"`
+	Privacy             string    `json:"privacy"`
+	NotificationSetting string    `json:"notification_setting"`
+	Permission          string    `json:"permission"`
+	MembersURL          string    `json:"members_url"`
+	RepositoriesURL     string    `json:"repositories_url"`
+	Parent              *struct{} `json:"parent"`
+}
+
+// teamFull is GitHub's "team-full" (one team, GET /user/teams).
+type teamFull struct {
+	team
+	MembersCount int              `json:"members_count"`
+	ReposCount   int              `json:"repos_count"`
+	CreatedAt    timestamp        `json:"created_at"`
+	UpdatedAt    timestamp        `json:"updated_at"`
+	Organization organizationFull `json:"organization"`
+}
+
+func (h *Handler) team(t *gatehouse.Team) team {
+	api := h.apiBase + "/orgs/" + t.Org + "/teams/" + t.Slug
+	return team{
+		ID:                  t.ID,
+		NodeID:              nodeID("Team", t.ID),
+		URL:                 api,
+		HTMLURL:             h.base + "/orgs/" + t.Org + "/teams/" + t.Slug,
+		Name:                t.Name,
+		Slug:                t.Slug,
+		Description:         optString(t.Description),
+		Privacy:             t.Privacy,
+		NotificationSetting: "notifications_enabled",
+		Permission:          "pull",
+		MembersURL:          api + "/members{/member}",
+		RepositoriesURL:     api + "/repos",
+	}
+}
+
+// teamMembership is GitHub's "team-membership"; state is always "active"
+// (members are added at once).
+type teamMembership struct {
+	URL   string `json:"url"`
+	Role  string `json:"role"`
+	State string `json:"state"`
+}
+
+func (h *Handler) teamMembership(org *gatehouse.User, slug string, m *gatehouse.TeamMembership) teamMembership {
+	return teamMembership{
+		URL:   h.apiBase + "/orgs/" + org.Login + "/teams/" + strings.ToLower(slug) + "/memberships/" + m.User.Login,
+		Role:  string(m.Role),
+		State: "active",
+	}
+}
+
+// teamRepository is GitHub's "team-repository": a repository with the
+// team's permissions on it (not the caller's) and the team's role name.
+type teamRepository struct {
+	repository
+	RoleName string `json:"role_name"`
+}
+
+func (h *Handler) teamRepository(r *gatehouse.Repo, owner *gatehouse.User, p gatehouse.Permission) teamRepository {
+	return teamRepository{repository: h.repository(r, owner, p, true), RoleName: roleName(p)}
 }

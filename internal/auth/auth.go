@@ -68,7 +68,8 @@ type Authenticator struct {
 	uses    map[int64]gatehouse.TokenUse // pending "last used" writes
 	written map[int64]time.Time          // when each token's use was last queued
 
-	throttle *throttle
+	throttle  *throttle // bad tokens
+	passwords *throttle // wrong passwords
 }
 
 type entry struct {
@@ -100,13 +101,14 @@ func New(store gatehouse.Store, cfg Config, log *slog.Logger) *Authenticator {
 		log = slog.Default()
 	}
 	return &Authenticator{
-		store:    store,
-		cfg:      cfg,
-		log:      log,
-		byHash:   make(map[string]*entry),
-		uses:     make(map[int64]gatehouse.TokenUse),
-		written:  make(map[int64]time.Time),
-		throttle: newThrottle(cfg.MaxFailures, cfg.FailureWindow),
+		store:     store,
+		cfg:       cfg,
+		log:       log,
+		byHash:    make(map[string]*entry),
+		uses:      make(map[int64]gatehouse.TokenUse),
+		written:   make(map[int64]time.Time),
+		throttle:  newThrottle(cfg.MaxFailures, cfg.FailureWindow),
+		passwords: newThrottle(cfg.MaxFailures, cfg.FailureWindow),
 	}
 }
 
@@ -164,17 +166,23 @@ func (a *Authenticator) failed(ctx context.Context, f Failure) {
 	}
 }
 
-// Failed records a failed attempt that did not go through Token (a wrong
-// password at sign-in) so the throttle sees it too. It reports whether ip
-// is now locked out.
+// Failed records a wrong password (at sign-in or the sudo prompt) for ip
+// and reports whether ip is now locked out of password sign-in. Passwords
+// have a budget of their own: forged tokens, which cost an attacker
+// nothing to make, must not lock people out of signing in, nor the
+// reverse.
 func (a *Authenticator) Failed(ip string) bool {
 	now := a.cfg.Now()
-	a.throttle.fail(ip, now)
-	return a.throttle.locked(ip, now)
+	a.passwords.fail(ip, now)
+	return a.passwords.locked(ip, now)
 }
 
-// Locked reports whether ip is locked out after repeated failures.
-func (a *Authenticator) Locked(ip string) bool { return a.throttle.locked(ip, a.cfg.Now()) }
+// Locked reports whether ip is locked out of password sign-in after
+// repeated failures.
+func (a *Authenticator) Locked(ip string) bool { return a.passwords.locked(ip, a.cfg.Now()) }
+
+// TokensLocked reports whether ip is locked out of token authentication.
+func (a *Authenticator) TokensLocked(ip string) bool { return a.throttle.locked(ip, a.cfg.Now()) }
 
 func (a *Authenticator) lookup(ctx context.Context, hash string) (*entry, error) {
 	a.mu.RLock()

@@ -97,10 +97,12 @@ func HasScope(actor *gatehouse.Actor, scope string) bool {
 }
 
 // Role returns the role the actor holds on repo, ignoring token scopes:
-// admin for the owner (and the system), the explicit grant for a
-// collaborator, read for anyone else on a public repository. grant is the
-// actor's explicit collaborator grant, which the caller looked up.
-func Role(actor *gatehouse.Actor, repo *gatehouse.Repo, grant gatehouse.Permission) gatehouse.Permission {
+// the highest of owning the account (admin), being an owner of the
+// organization that owns it (admin), the direct collaborator grant, each
+// team grant, and the organization's base permission for its members;
+// read for anyone on a public repository; admin for the system. The
+// caller loads the actor's grants on repo (OrgStore.RepoGrants).
+func Role(actor *gatehouse.Actor, repo *gatehouse.Repo, g gatehouse.Grants) gatehouse.Permission {
 	switch {
 	case actor.IsSystem():
 		return gatehouse.PermAdmin
@@ -109,13 +111,17 @@ func Role(actor *gatehouse.Actor, repo *gatehouse.Repo, grant gatehouse.Permissi
 			return gatehouse.PermNone
 		}
 		return gatehouse.PermRead
-	case actor.User.ID == repo.OwnerID:
+	case actor.User.ID == repo.OwnerID, g.OrgRole == gatehouse.OrgOwner:
 		return gatehouse.PermAdmin
 	}
-	if grant == gatehouse.PermNone && !repo.Private {
-		return gatehouse.PermRead
+	p := max(g.Collaborator, g.Team)
+	if g.OrgRole == gatehouse.OrgMember {
+		p = max(p, g.Base)
 	}
-	return grant
+	if !repo.Private {
+		p = max(p, gatehouse.PermRead)
+	}
+	return p
 }
 
 // Repo decides whether actor may perform action on repo. repo is nil when
@@ -226,14 +232,19 @@ func ListOwnRepos(actor *gatehouse.Actor, ownedOnly bool) (gatehouse.RepoFilter,
 }
 
 // CreateRepo decides whether the actor may create a repository owned by
-// owner: users create their own (a token needs public_repo, and repo for a
-// private one); the system creates anyone's.
-func CreateRepo(actor *gatehouse.Actor, owner *gatehouse.User, private bool) error {
+// owner: users create their own, and members create their organization's
+// (role is the actor's role in owner when owner is an organization); a
+// token needs public_repo, and repo for a private one. The system creates
+// anyone's.
+func CreateRepo(actor *gatehouse.Actor, owner *gatehouse.User, role gatehouse.OrgRole, private bool) error {
 	const op = "create repository"
 	if err := signedIn(op, actor); err != nil || actor.IsSystem() {
 		return err
 	}
-	if actor.User.ID != owner.ID {
+	if owner.IsOrg && role == "" {
+		return forbidden(op, MsgCreateForOther)
+	}
+	if !owner.IsOrg && actor.User.ID != owner.ID {
 		return forbidden(op, MsgCreateForOther)
 	}
 	if private && !HasScope(actor, "repo") {
@@ -392,4 +403,114 @@ func ManageKeys(actor *gatehouse.Actor, userID int64) error {
 		return notFound(op, "key not found")
 	}
 	return nil
+}
+
+// Organizations. role is always the actor's role in the organization
+// concerned ("" for none), which the service looks up.
+
+// CreateOrg decides whether the actor may create an organization: site
+// administration always; any signed-in user in a browser session when
+// the instance lets users create organizations.
+func CreateOrg(actor *gatehouse.Actor, usersMayCreate bool) error {
+	const op = "create organization"
+	if err := signedIn(op, actor); err != nil || actor.IsSystem() {
+		return err
+	}
+	if SiteAdmin(actor) == nil {
+		return nil
+	}
+	if usersMayCreate && actor.Token == nil {
+		return nil
+	}
+	return forbidden(op, "Organizations can be created only by site administrators on this server.")
+}
+
+// SeeMembers reports whether the actor may see an organization's members
+// and its (visible) teams: its members, with read:org when using a token,
+// and the system. Memberships are concealed from everyone else, as
+// GitHub's default.
+func SeeMembers(actor *gatehouse.Actor, role gatehouse.OrgRole) bool {
+	if actor.IsSystem() {
+		return true
+	}
+	return signedIn("view members", actor) == nil && role != "" && HasScope(actor, "read:org")
+}
+
+// SeeTeam reports whether the actor may see a team: a member of the
+// organization sees its closed teams; a secret team is seen by the
+// organization's owners and its own members only.
+func SeeTeam(actor *gatehouse.Actor, role gatehouse.OrgRole, team *gatehouse.Team, teamRole gatehouse.TeamRole) bool {
+	if !SeeMembers(actor, role) {
+		return false
+	}
+	return team.Privacy != "secret" || actor.IsSystem() || role == gatehouse.OrgOwner || teamRole != ""
+}
+
+// orgScoped refuses what needs an owner of the organization with scope.
+// Someone who cannot see the organization's members is told the thing
+// does not exist.
+func orgScoped(op string, actor *gatehouse.Actor, role gatehouse.OrgRole, scope string) error {
+	if err := signedIn(op, actor); err != nil || actor.IsSystem() {
+		return err
+	}
+	if role == "" {
+		return notFound(op, "Not Found")
+	}
+	if role != gatehouse.OrgOwner {
+		return forbidden(op, "You must be an owner of this organization.")
+	}
+	if !HasScope(actor, scope) {
+		return forbidden(op, fmt.Sprintf("The personal access token needs the %q scope.", scope))
+	}
+	return nil
+}
+
+// EditOrg decides whether the actor may change an organization's profile
+// and base permission: an owner, with admin:org when using a token.
+func EditOrg(actor *gatehouse.Actor, role gatehouse.OrgRole) error {
+	return orgScoped("edit organization", actor, role, "admin:org")
+}
+
+// ManageMembers decides whether the actor may add people to an
+// organization and change their roles: an owner, with write:org when
+// using a token.
+func ManageMembers(actor *gatehouse.Actor, role gatehouse.OrgRole) error {
+	return orgScoped("manage members", actor, role, "write:org")
+}
+
+// RemoveMember decides whether the actor may remove target from an
+// organization: an owner (write:org), or the member leaving.
+func RemoveMember(actor *gatehouse.Actor, role gatehouse.OrgRole, target *gatehouse.User) error {
+	if actor.UserID() == target.ID && role != "" && HasScope(actor, "write:org") {
+		return nil
+	}
+	return ManageMembers(actor, role)
+}
+
+// KeepOwner refuses a change that would leave an organization without an
+// owner: owners is how many it has, losing whether the change removes or
+// demotes one of them.
+func KeepOwner(owners int, losing bool) error {
+	if losing && owners <= 1 {
+		return &gatehouse.Error{Op: "manage members", Kind: gatehouse.Invalid, Field: "role",
+			Msg: "An organization must keep at least one owner: make someone else an owner first."}
+	}
+	return nil
+}
+
+// ManageTeams decides whether the actor may create, edit and delete an
+// organization's teams and grant them repositories: an owner, with
+// admin:org when using a token.
+func ManageTeams(actor *gatehouse.Actor, role gatehouse.OrgRole) error {
+	return orgScoped("manage teams", actor, role, "admin:org")
+}
+
+// ManageTeamMembers decides whether the actor may change a team's
+// members: an owner of the organization, or a maintainer of the team,
+// with write:org when using a token.
+func ManageTeamMembers(actor *gatehouse.Actor, role gatehouse.OrgRole, teamRole gatehouse.TeamRole) error {
+	if teamRole == gatehouse.TeamMaintainer && role != "" {
+		role = gatehouse.OrgOwner // a maintainer manages this team as an owner would
+	}
+	return orgScoped("manage team members", actor, role, "write:org")
 }

@@ -45,16 +45,16 @@ func TestRules(t *testing.T) {
 		{"system in private mode", func() error { return SeeUsers(system, true) }, ok},
 
 		// Creating repositories.
-		{"anonymous creates repo", func() error { return CreateRepo(anon, alice, false) }, unauth},
-		{"owner session creates private", func() error { return CreateRepo(session(alice), alice, true) }, ok},
-		{"public_repo token creates public", func() error { return CreateRepo(tok(alice, 1, "public_repo"), alice, false) }, ok},
-		{"public_repo token creates private", func() error { return CreateRepo(tok(alice, 1, "public_repo"), alice, true) }, forb},
-		{"no-scope token creates public", func() error { return CreateRepo(tok(alice, 1), alice, false) }, forb},
-		{"repo token creates private", func() error { return CreateRepo(tok(alice, 1, "repo"), alice, true) }, ok},
-		{"user creates for another", func() error { return CreateRepo(session(bob), alice, false) }, forb},
-		{"site admin creates for another", func() error { return CreateRepo(session(root), alice, false) }, forb},
-		{"system creates for anyone", func() error { return CreateRepo(system, alice, true) }, ok},
-		{"suspended creates", func() error { return CreateRepo(session(frozen), frozen, false) }, forb},
+		{"anonymous creates repo", func() error { return CreateRepo(anon, alice, "", false) }, unauth},
+		{"owner session creates private", func() error { return CreateRepo(session(alice), alice, "", true) }, ok},
+		{"public_repo token creates public", func() error { return CreateRepo(tok(alice, 1, "public_repo"), alice, "", false) }, ok},
+		{"public_repo token creates private", func() error { return CreateRepo(tok(alice, 1, "public_repo"), alice, "", true) }, forb},
+		{"no-scope token creates public", func() error { return CreateRepo(tok(alice, 1), alice, "", false) }, forb},
+		{"repo token creates private", func() error { return CreateRepo(tok(alice, 1, "repo"), alice, "", true) }, ok},
+		{"user creates for another", func() error { return CreateRepo(session(bob), alice, "", false) }, forb},
+		{"site admin creates for another", func() error { return CreateRepo(session(root), alice, "", false) }, forb},
+		{"system creates for anyone", func() error { return CreateRepo(system, alice, "", true) }, ok},
+		{"suspended creates", func() error { return CreateRepo(session(frozen), frozen, "", false) }, forb},
 
 		// Collaborators: admin role on the repository, never the owner.
 		{"owner adds bob", func() error { return SetCollaborator(session(alice), aliceRepo, gatehouse.PermAdmin, bob, false) }, ok},
@@ -199,5 +199,159 @@ func TestListRepos(t *testing.T) {
 				t.Fatalf("got %+v, %v; want %+v", f, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestRoleResolution is the person × path to access table of §9: the
+// highest of owning the account, owning the organization, a direct
+// grant, each team grant and the base permission; site admins get no
+// implicit access. TestRepo then limits the role by the token.
+func TestRoleResolution(t *testing.T) {
+	alice := &gatehouse.User{ID: 1, Login: "alice"}
+	root := &gatehouse.User{ID: 3, Login: "root", SiteAdmin: true}
+	org := &gatehouse.User{ID: 50, Login: "acme", IsOrg: true}
+	private := &gatehouse.Repo{ID: 10, OwnerID: org.ID, Owner: "acme", Name: "p", Private: true}
+	public := &gatehouse.Repo{ID: 11, OwnerID: org.ID, Owner: "acme", Name: "o"}
+	own := &gatehouse.Repo{ID: 12, OwnerID: alice.ID, Owner: "alice", Name: "mine", Private: true}
+	me := &gatehouse.Actor{User: alice}
+	type g = gatehouse.Grants
+	tests := []struct {
+		name   string
+		actor  *gatehouse.Actor
+		repo   *gatehouse.Repo
+		grants gatehouse.Grants
+		want   gatehouse.Permission
+	}{
+		{"account owner", me, own, g{}, gatehouse.PermAdmin},
+		{"org owner", me, private, g{OrgRole: gatehouse.OrgOwner, Base: gatehouse.PermNone}, gatehouse.PermAdmin},
+		{"member, base read", me, private, g{OrgRole: gatehouse.OrgMember, Base: gatehouse.PermRead}, gatehouse.PermRead},
+		{"member, base none", me, private, g{OrgRole: gatehouse.OrgMember, Base: gatehouse.PermNone}, gatehouse.PermNone},
+		{"member, base none, public", me, public, g{OrgRole: gatehouse.OrgMember, Base: gatehouse.PermNone}, gatehouse.PermRead},
+		{"member, base write", me, private, g{OrgRole: gatehouse.OrgMember, Base: gatehouse.PermWrite}, gatehouse.PermWrite},
+		{"team push beats base read", me, private, g{OrgRole: gatehouse.OrgMember, Base: gatehouse.PermRead, Team: gatehouse.PermWrite}, gatehouse.PermWrite},
+		{"base admin beats team pull", me, private, g{OrgRole: gatehouse.OrgMember, Base: gatehouse.PermAdmin, Team: gatehouse.PermRead}, gatehouse.PermAdmin},
+		{"collaborator beats team", me, private, g{OrgRole: gatehouse.OrgMember, Collaborator: gatehouse.PermAdmin, Team: gatehouse.PermRead}, gatehouse.PermAdmin},
+		{"outside collaborator", me, private, g{Collaborator: gatehouse.PermWrite}, gatehouse.PermWrite},
+		{"base does not reach outsiders", me, private, g{Base: gatehouse.PermAdmin}, gatehouse.PermNone},
+		{"outsider, public", me, public, g{}, gatehouse.PermRead},
+		{"outsider, private", me, private, g{}, gatehouse.PermNone},
+		{"site admin outsider", &gatehouse.Actor{User: root}, private, g{}, gatehouse.PermNone},
+		{"anonymous, public", nil, public, g{}, gatehouse.PermRead},
+		{"anonymous ignores grants", nil, private, g{Collaborator: gatehouse.PermAdmin}, gatehouse.PermNone},
+		{"system", gatehouse.SystemActor(), private, g{}, gatehouse.PermAdmin},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Role(tt.actor, tt.repo, tt.grants); got != tt.want {
+				t.Fatalf("Role = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// The token then limits the role: a team push grant with a token
+	// lacking repo reads nothing private, and a suspended member nothing.
+	teamPush := Role(me, private, g{OrgRole: gatehouse.OrgMember, Team: gatehouse.PermWrite})
+	noRepo := &gatehouse.Actor{User: alice, Token: &gatehouse.Token{Scopes: []string{"read:org"}}}
+	if err := Repo(noRepo, private, teamPush, Read, false); !gatehouse.IsKind(err, gatehouse.NotFound) {
+		t.Fatalf("team grant through a token without repo: %v", err)
+	}
+	withRepo := &gatehouse.Actor{User: alice, Token: &gatehouse.Token{Scopes: []string{"repo"}}}
+	if err := Repo(withRepo, private, teamPush, Write, false); err != nil {
+		t.Fatalf("team push with repo scope: %v", err)
+	}
+	if err := Repo(withRepo, private, Role(withRepo, private, g{OrgRole: gatehouse.OrgMember, Team: gatehouse.PermRead}), Write, false); !gatehouse.IsKind(err, gatehouse.Forbidden) {
+		t.Fatalf("team pull pushing: %v", err)
+	}
+	frozen := &gatehouse.Actor{User: &gatehouse.User{ID: 9, Suspended: true}}
+	if err := Repo(frozen, private, Role(frozen, private, g{OrgRole: gatehouse.OrgOwner}), Read, false); !gatehouse.IsKind(err, gatehouse.Forbidden) {
+		t.Fatalf("suspended owner: %v", err)
+	}
+}
+
+// TestOrgRules covers who may create, see and manage organizations and
+// teams.
+func TestOrgRules(t *testing.T) {
+	alice := &gatehouse.User{ID: 1, Login: "alice"}
+	bob := &gatehouse.User{ID: 2, Login: "bob"}
+	root := &gatehouse.User{ID: 3, Login: "root", SiteAdmin: true}
+	session := func(u *gatehouse.User) *gatehouse.Actor { return &gatehouse.Actor{User: u} }
+	tok := func(u *gatehouse.User, scopes ...string) *gatehouse.Actor {
+		return &gatehouse.Actor{User: u, Token: &gatehouse.Token{ID: 5, UserID: u.ID, Scopes: scopes}}
+	}
+	org := &gatehouse.User{ID: 50, Login: "acme", IsOrg: true}
+	secret := &gatehouse.Team{ID: 1, OrgID: org.ID, Slug: "s", Privacy: "secret"}
+	closed := &gatehouse.Team{ID: 2, OrgID: org.ID, Slug: "c", Privacy: "closed"}
+	const (
+		ok   = -1
+		nf   = gatehouse.NotFound
+		forb = gatehouse.Forbidden
+		inv  = gatehouse.Invalid
+	)
+	owner, member := gatehouse.OrgOwner, gatehouse.OrgMember
+	tests := []struct {
+		name  string
+		check func() error
+		want  gatehouse.Kind
+	}{
+		{"user creates org in the web UI", func() error { return CreateOrg(session(alice), true) }, ok},
+		{"user creates org when only admins may", func() error { return CreateOrg(session(alice), false) }, forb},
+		{"user token creates org", func() error { return CreateOrg(tok(alice, "admin:org"), true) }, forb},
+		{"admin token creates org", func() error { return CreateOrg(tok(root, "site_admin"), false) }, ok},
+		{"system creates org", func() error { return CreateOrg(gatehouse.SystemActor(), false) }, ok},
+		{"anonymous creates org", func() error { return CreateOrg(nil, true) }, gatehouse.Unauthenticated},
+		{"member creates org repo", func() error { return CreateRepo(tok(alice, "repo"), org, member, true) }, ok},
+		{"outsider creates org repo", func() error { return CreateRepo(tok(bob, "repo"), org, "", false) }, forb},
+		{"site admin creates org repo", func() error { return CreateRepo(session(root), org, "", false) }, forb},
+
+		{"owner edits org", func() error { return EditOrg(session(alice), owner) }, ok},
+		{"owner token edits without admin:org", func() error { return EditOrg(tok(alice, "write:org"), owner) }, forb},
+		{"owner token edits with admin:org", func() error { return EditOrg(tok(alice, "admin:org"), owner) }, ok},
+		{"member edits org", func() error { return EditOrg(session(bob), member) }, forb},
+		{"outsider edits org", func() error { return EditOrg(session(bob), "") }, nf},
+		{"site admin edits org", func() error { return EditOrg(session(root), "") }, nf},
+		{"owner adds members with write:org", func() error { return ManageMembers(tok(alice, "write:org"), owner) }, ok},
+		{"owner adds members with read:org", func() error { return ManageMembers(tok(alice, "read:org"), owner) }, forb},
+		{"admin:org implies write:org", func() error { return ManageMembers(tok(alice, "admin:org"), owner) }, ok},
+		{"member leaves", func() error { return RemoveMember(session(bob), member, bob) }, ok},
+		{"member removes another", func() error { return RemoveMember(session(bob), member, alice) }, forb},
+		{"last owner kept", func() error { return KeepOwner(1, true) }, inv},
+		{"second owner may go", func() error { return KeepOwner(2, true) }, ok},
+		{"owner manages teams", func() error { return ManageTeams(tok(alice, "admin:org"), owner) }, ok},
+		{"member manages teams", func() error { return ManageTeams(tok(bob, "admin:org"), member) }, forb},
+		{"maintainer manages its members", func() error { return ManageTeamMembers(tok(bob, "write:org"), member, gatehouse.TeamMaintainer) }, ok},
+		{"team member manages members", func() error { return ManageTeamMembers(session(bob), member, gatehouse.TeamMember) }, forb},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.check()
+			if tt.want == ok {
+				if err != nil {
+					t.Fatalf("want allowed, got %v", err)
+				}
+				return
+			}
+			if err == nil || gatehouse.ErrorKind(err) != tt.want {
+				t.Fatalf("want %v, got %v", tt.want, err)
+			}
+		})
+	}
+	see := []struct {
+		name  string
+		got   bool
+		wants bool
+	}{
+		{"member sees members", SeeMembers(session(bob), member), true},
+		{"member token without read:org", SeeMembers(tok(bob, "repo"), member), false},
+		{"member token with read:org", SeeMembers(tok(bob, "read:org"), member), true},
+		{"outsider sees no members", SeeMembers(session(root), ""), false},
+		{"member sees closed team", SeeTeam(session(bob), member, closed, ""), true},
+		{"member does not see secret team", SeeTeam(session(bob), member, secret, ""), false},
+		{"secret team's member sees it", SeeTeam(session(bob), member, secret, gatehouse.TeamMember), true},
+		{"owner sees secret team", SeeTeam(session(alice), owner, secret, ""), true},
+		{"outsider sees no team", SeeTeam(session(root), "", closed, ""), false},
+	}
+	for _, s := range see {
+		if s.got != s.wants {
+			t.Errorf("%s: got %v", s.name, s.got)
+		}
 	}
 }

@@ -4,6 +4,7 @@
 package githttp
 
 import (
+	"bufio"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,7 +36,22 @@ type Handler struct {
 	Log     *slog.Logger
 	// OnPush, if set, runs after a successful receive-pack.
 	OnPush func(ctx context.Context, repo *gatehouse.Repo, actor *gatehouse.Actor)
+	// IdleTimeout is how long a request waits for its client, for the next
+	// byte of the request body or for room to send the next part of the
+	// answer, before its git process is stopped (DefaultIdleTimeout when
+	// zero). It bounds each wait, not the whole request: a slow link that
+	// keeps moving is served.
+	IdleTimeout time.Duration
+	// Limits bounds the git processes running at once; beyond them
+	// requests are refused in words git shows.
+	Limits Limits
+
+	slots slots
 }
+
+// Processes returns how many git processes the handler's requests are
+// running now.
+func (h *Handler) Processes() int { return h.slots.running() }
 
 // Route is a parsed git URL.
 type Route struct {
@@ -216,48 +233,106 @@ func noCache(hd http.Header) {
 
 func (h *Handler) advertise(w http.ResponseWriter, r *http.Request, repo *gatehouse.Repo, service gitrepo.Service, protocol string) {
 	hd := w.Header()
-	hd.Set("Content-Type", "application/x-git-"+string(service)+"-advertisement")
-	noCache(hd)
 	if r.Method == http.MethodHead {
+		hd.Set("Content-Type", "application/x-git-"+string(service)+"-advertisement")
+		noCache(hd)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	var out io.Writer = w
+	release, busy := h.acquire(r)
+	if busy != nil {
+		// Before any of git's output, git prints a text/plain body of an
+		// error status as "remote: …" lines.
+		hd.Set("Retry-After", strconv.Itoa(retryAfter))
+		plain(w, http.StatusServiceUnavailable, busy.message())
+		return
+	}
+	defer release()
+	ctx, stop := context.WithCancelCause(r.Context())
+	defer stop(nil)
+	hd.Set("Content-Type", "application/x-git-"+string(service)+"-advertisement")
+	noCache(hd)
+	out := &idleWriter{w: w, rc: http.NewResponseController(w), idle: h.idleTimeout(), stop: stop}
 	if !strings.Contains(protocol, "version=2") {
 		// v0/v1: the smart HTTP preamble precedes git's own output.
 		line := "# service=git-" + string(service) + "\n"
 		fmt.Fprintf(out, "%04x%s0000", len(line)+4, line)
 	}
-	err := h.Repos.Run(r.Context(), repo.ID, service, gitrepo.RunOptions{Advertise: true, Protocol: protocol, Stdout: out})
-	if err != nil {
+	err := h.Repos.Run(ctx, repo.ID, service, gitrepo.RunOptions{Advertise: true, Protocol: protocol, Stdout: out})
+	switch {
+	case err == nil:
+	case errors.Is(context.Cause(ctx), errStalled):
+		h.Log.Info("ref advertisement stopped: the client stalled", "repo", repo.FullName(), "request_id", httpx.RequestID(r.Context()))
+	default:
 		h.Log.Warn("ref advertisement failed", "repo", repo.FullName(), "err", err, "request_id", httpx.RequestID(r.Context()))
 	}
 }
 
+// acquire takes a process slot for the client of r, or says why not.
+func (h *Handler) acquire(r *http.Request) (release func(), refused *busy) {
+	client := clientKey(h.Network.ClientIP(r))
+	release, refused = h.slots.acquire(client, h.Limits)
+	if refused != nil {
+		h.Log.Warn("git process limit reached", "client", client, "per_client", refused.perClient, "limit", refused.limit, "request_id", httpx.RequestID(r.Context()))
+	}
+	return release, refused
+}
+
 func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Repo, actor *gatehouse.Actor, service gitrepo.Service, protocol string) {
-	ctx := r.Context()
+	enc := strings.ToLower(r.Header.Get("Content-Encoding"))
+	switch enc {
+	case "", "identity", "gzip", "x-gzip":
+	default:
+		plain(w, http.StatusUnsupportedMediaType, "Unsupported Content-Encoding "+enc+".")
+		return
+	}
+	// The git process stops when the request ends, and also as soon as
+	// the client stalls (no byte for the idle timeout, either way) or its
+	// body breaks: stop carries the reason.
+	ctx, stop := context.WithCancelCause(r.Context())
+	defer stop(nil)
+	rc := http.NewResponseController(w)
 	// git may start answering before it has read the whole request (progress
 	// during a push); HTTP/1.1 needs full duplex enabled for that.
-	_ = http.NewResponseController(w).EnableFullDuplex()
-	var body io.Reader = r.Body
-	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
-	case "", "identity":
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(r.Body)
+	_ = rc.EnableFullDuplex()
+	idle := h.idleTimeout()
+	in := &idleReader{r: r.Body, rc: rc, idle: idle, stop: stop}
+	defer in.finish()
+	size := 4 << 10
+	if service == gitrepo.ReceivePack {
+		size = 64 << 10 // room for the first pkt-line: see wantsSideband
+	}
+	br := bufio.NewReaderSize(in, size)
+	// No git process for a client that has not started its request: one
+	// that announces a body and sends nothing costs a goroutine and a
+	// buffer until the idle timeout, not a process.
+	if _, err := br.Peek(1); err != nil && err != io.EOF {
+		h.bodyFailed(w, r, in, err)
+		return
+	}
+	var body io.Reader = br
+	if enc == "gzip" || enc == "x-gzip" {
+		zr, err := gzip.NewReader(br)
 		if err != nil {
+			if in.err != nil && in.err != io.EOF {
+				h.bodyFailed(w, r, in, err)
+				return
+			}
 			plain(w, http.StatusBadRequest, "The request body is not valid gzip.")
 			return
 		}
 		defer zr.Close()
 		body = zr
-	default:
-		plain(w, http.StatusUnsupportedMediaType, "Unsupported Content-Encoding "+enc+".")
+	}
+	release, busy := h.acquire(r)
+	if busy != nil {
+		h.refuseRPC(w, service, br, busy)
 		return
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", "application/x-git-"+string(service)+"-result")
 	noCache(hd)
-	out := &flushWriter{w: w, rc: http.NewResponseController(w)}
+	out := &idleWriter{w: w, rc: rc, idle: idle, stop: stop}
 	opts := gitrepo.RunOptions{Protocol: protocol, Stdin: body, Stdout: out}
 	if service == gitrepo.ReceivePack {
 		// What push protection's pre-receive hook reports and records.
@@ -265,14 +340,23 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 		opts.Env = p.Env()
 	}
 	err := h.Repos.Run(ctx, repo.ID, service, opts)
+	release() // git has exited: the bookkeeping below needs no slot
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
+		cause := context.Cause(ctx)
+		switch {
+		case errors.Is(cause, errStalled):
+			h.Log.Info("git request stopped: the client stalled", "repo", repo.FullName(), "service", service, "idle_timeout", idle, "request_id", httpx.RequestID(ctx))
+		case errors.Is(err, context.Canceled):
 			h.Log.Info("git request cancelled by client", "repo", repo.FullName(), "service", service, "request_id", httpx.RequestID(ctx))
-		} else {
+		default:
 			h.Log.Warn("git service failed", "repo", repo.FullName(), "service", service, "err", err, "request_id", httpx.RequestID(ctx))
 		}
 		if !out.wrote {
-			plain(w, http.StatusInternalServerError, "git "+string(service)+" failed (request "+httpx.RequestID(ctx)+").")
+			if errors.Is(cause, errStalled) {
+				plain(w, http.StatusRequestTimeout, "The request body stalled: nothing arrived for "+idle.String()+".")
+			} else {
+				plain(w, http.StatusInternalServerError, "git "+string(service)+" failed (request "+httpx.RequestID(ctx)+").")
+			}
 		}
 		return
 	}
@@ -282,6 +366,38 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 		defer cancel()
 		h.afterPush(bctx, repo, actor)
 	}
+}
+
+// bodyFailed answers a request whose body stalled or broke before any git
+// process started.
+func (h *Handler) bodyFailed(w http.ResponseWriter, r *http.Request, in *idleReader, err error) {
+	if in.stalled() {
+		h.Log.Info("git request stopped: the client sent no body", "idle_timeout", in.idle, "request_id", httpx.RequestID(r.Context()))
+		plain(w, http.StatusRequestTimeout, "The request body stalled: nothing arrived for "+in.idle.String()+".")
+		return
+	}
+	h.Log.Info("git request body failed", "err", err, "request_id", httpx.RequestID(r.Context()))
+	plain(w, http.StatusBadRequest, "The request body could not be read.")
+}
+
+// refuseRPC answers an upload-pack or receive-pack request that got no
+// process slot. git does not show the body of an error status to an RPC
+// (it prints only "RPC failed; HTTP 503"), so the answer is a 200 whose
+// content git reports: an ERR pkt-line, which fetch prints as "fatal:
+// remote error: …", or for a push that asked for the side-band a message
+// on its error band, which push prints as "remote: …". Retry-After is
+// there for other clients and for the logs.
+func (h *Handler) refuseRPC(w http.ResponseWriter, service gitrepo.Service, br *bufio.Reader, b *busy) {
+	hd := w.Header()
+	hd.Set("Content-Type", "application/x-git-"+string(service)+"-result")
+	hd.Set("Retry-After", strconv.Itoa(retryAfter))
+	noCache(hd)
+	msg := "ERR " + b.message() + "\n"
+	if service == gitrepo.ReceivePack && wantsSideband(br) {
+		msg = "\x03" + b.message()
+	}
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, "%04x%s", len(msg)+4, msg)
 }
 
 func (h *Handler) afterPush(ctx context.Context, repo *gatehouse.Repo, actor *gatehouse.Actor) {
@@ -325,21 +441,4 @@ func plain(w http.ResponseWriter, code int, msg string) {
 func methodNotAllowed(w http.ResponseWriter, allow string) {
 	w.Header().Set("Allow", allow)
 	plain(w, http.StatusMethodNotAllowed, "Method not allowed.")
-}
-
-// flushWriter sends each chunk git writes to the client at once, so that
-// progress reaches the user and memory does not hold the pack.
-type flushWriter struct {
-	w     http.ResponseWriter
-	rc    *http.ResponseController
-	wrote bool
-}
-
-func (f *flushWriter) Write(p []byte) (int, error) {
-	f.wrote = true
-	n, err := f.w.Write(p)
-	if err == nil {
-		err = f.rc.Flush()
-	}
-	return n, err
 }

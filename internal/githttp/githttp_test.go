@@ -52,7 +52,7 @@ func newEnv(t *testing.T) *env {
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	repos := &gitrepo.Dir{Root: filepath.Join(dir, "repos")}
 	svc := service.MustNew(service.Config{
-		Store: st, Audit: st, Keys: st, Sessions: st, Reminders: st, Repos: repos, Mailer: discardMailer{}, Log: log,
+		Store: st, Audit: st, Keys: st, Sessions: st, Reminders: st, Orgs: st, Repos: repos, Mailer: discardMailer{}, Log: log,
 	})
 	u, err := svc.CreateUser(ctx, system, service.NewUser{Login: "alice", Email: "a@example.com"})
 	if err != nil {

@@ -141,7 +141,7 @@ func TestRoutesAskAuthz(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	repos := &gitrepo.Dir{Root: filepath.Join(dir, "repos")}
 	svc := service.MustNew(service.Config{
-		Store: st, Audit: st, Keys: st, Sessions: st, Reminders: st, Repos: repos, Mailer: nopMailer{}, Log: log,
+		Store: st, Audit: st, Keys: st, Sessions: st, Reminders: st, Orgs: st, Repos: repos, Mailer: nopMailer{}, Log: log,
 	})
 	users := map[string]*gatehouse.User{}
 	for _, login := range []string{"alice", "nobody", "reader", "writer"} {
@@ -204,7 +204,7 @@ func TestRoutesAskAuthz(t *testing.T) {
 		for _, rt := range routes {
 			for _, repoName := range []string{"pub", "priv"} {
 				repo := walkRepos[repoName]
-				want := expectedStatus(authz.Repo(a.actor, repo, authz.Role(a.actor, repo, a.grant), rt.action, false))
+				want := expectedStatus(authz.Repo(a.actor, repo, authz.Role(a.actor, repo, gatehouse.Grants{Collaborator: a.grant}), rt.action, false))
 				forms := tokenForms
 				if a.secret == "" {
 					forms = forms[:1] // anonymous: one request, no header

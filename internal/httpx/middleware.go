@@ -68,7 +68,7 @@ func Logging(log *slog.Logger, next http.Handler) http.Handler {
 			log.Info("request",
 				"request_id", id,
 				"method", r.Method,
-				"path", r.URL.Path,
+				"path", RedactPath(r.URL.Path),
 				"status", rec.status(),
 				"bytes", rec.n,
 				"duration_ms", float64(time.Since(start).Microseconds())/1000,
@@ -96,6 +96,45 @@ func redactPanic(p any) string {
 		s = s[:200]
 	}
 	return RedactSecrets(s)
+}
+
+// RedactPath replaces each segment of a URL path that could be a secret —
+// shaped like a token of any prefix, or a long run of token characters —
+// with "[redacted]", so that a token pasted into a URL path never reaches
+// the log. Repository and user names are far shorter.
+func RedactPath(p string) string {
+	if len(p) < 30 {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	changed := false
+	for i, seg := range segs {
+		if secretLike(seg) {
+			segs[i], changed = "[redacted]", true
+		}
+	}
+	if !changed {
+		return p
+	}
+	return strings.Join(segs, "/")
+}
+
+// secretLike reports whether a path segment may hold a secret: a
+// token-shaped string anywhere in it, or 30 or more consecutive letters,
+// digits and underscores.
+func secretLike(seg string) bool {
+	run := 0
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' {
+			if run++; run >= 30 {
+				return true
+			}
+			continue
+		}
+		run = 0
+	}
+	return false
 }
 
 // RedactSecrets replaces anything shaped like a token or a Basic/Bearer
@@ -195,15 +234,18 @@ func (n Network) ClientIP(r *http.Request) string {
 }
 
 // CredentialsSafe reports whether credentials may be accepted on r: it came
-// over TLS, from a loopback peer, or through a trusted proxy that says the
-// original request was HTTPS.
+// over TLS, through a trusted proxy that says the original request was
+// HTTPS, or straight from a loopback peer. A trusted proxy speaks for the
+// client even on loopback: when it says (or does not say otherwise) that
+// the client used plain HTTP, the credentials crossed the network in
+// clear, whatever the proxy's own address.
 func (n Network) CredentialsSafe(r *http.Request) bool {
 	if r.TLS != nil {
 		return true
 	}
 	ip := peer(r)
-	if ip.IsLoopback() {
-		return true
+	if n.trusted(ip) {
+		return strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
 	}
-	return n.trusted(ip) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	return ip.IsLoopback()
 }

@@ -4,7 +4,13 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/argon2"
 )
+
+func argon2IDKey(pw string, salt []byte, t, m uint32, p uint8, n uint32) []byte {
+	return argon2.IDKey([]byte(pw), salt, t, m, p, n)
+}
 
 func TestHashVerify(t *testing.T) {
 	for _, pw := range []string{"correct horse battery staple", "", "pässwörd ✓", strings.Repeat("x", 1000)} {
@@ -12,7 +18,7 @@ func TestHashVerify(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(h, "$argon2id$v=19$m=65536,t=3,p=4$") {
+		if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
 			t.Fatalf("Hash = %q: unexpected format", h)
 		}
 		if ok, err := Verify(h, pw); err != nil || !ok {
@@ -113,5 +119,20 @@ func TestRandom(t *testing.T) {
 			t.Fatalf("Random() repeated %q", p)
 		}
 		seen[p] = true
+	}
+}
+
+// TestOldParametersStillVerify checks that a hash made with the earlier
+// parameters (64 MiB, t=3, p=4) still verifies and asks to be replaced.
+func TestOldParametersStillVerify(t *testing.T) {
+	// Made with the earlier Hash: argon2.IDKey("old password", salt, 3, 65536, 4, 32).
+	salt := []byte("0123456789abcdef")
+	key := argon2IDKey("old password", salt, 3, 64*1024, 4, 32)
+	old := "$argon2id$v=19$m=65536,t=3,p=4$" + b64.EncodeToString(salt) + "$" + b64.EncodeToString(key)
+	if ok, err := Verify(old, "old password"); err != nil || !ok {
+		t.Fatalf("Verify(old hash) = %v, %v", ok, err)
+	}
+	if !NeedsRehash(old) {
+		t.Fatal("an old hash must ask to be replaced")
 	}
 }

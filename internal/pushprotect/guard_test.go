@@ -63,7 +63,7 @@ func newInstance(t *testing.T) *instance {
 	}
 	t.Cleanup(func() { db.Close() })
 	in := &instance{db: db, mail: &mailbox{}}
-	in.svc, err = service.New(service.Config{Store: db, Audit: db, Keys: db, Sessions: db, Reminders: db,
+	in.svc, err = service.New(service.Config{Store: db, Audit: db, Keys: db, Sessions: db, Reminders: db, Orgs: db,
 		Repos: &gitrepo.Dir{Root: filepath.Join(dir, "repos")}, Mailer: in.mail, ExternalURL: "https://git.example.com"})
 	if err != nil {
 		t.Fatal(err)

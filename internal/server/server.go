@@ -52,6 +52,9 @@ type Options struct {
 	// ReminderInterval is how often the token expiry reminder job runs
 	// (5 minutes when zero).
 	ReminderInterval time.Duration
+	// GitLimits bounds the git processes running at once, in all and per
+	// client address (githttp's defaults when zero).
+	GitLimits githttp.Limits
 }
 
 // New wires the transports to the one service.
@@ -62,7 +65,7 @@ func New(svc *service.Service, opts Options) *Server {
 	}
 	s := &Server{Service: svc, log: log, metrics: &metrics{}, remindEvery: cmp.Or(opts.ReminderInterval, 5*time.Minute)}
 	s.maint = newMaintainer(opts.Repos, log)
-	git := &githttp.Handler{Service: svc, Repos: opts.Repos, Network: opts.Network, Log: log,
+	git := &githttp.Handler{Service: svc, Repos: opts.Repos, Network: opts.Network, Log: log, Limits: opts.GitLimits,
 		OnPush: func(_ context.Context, repo *gatehouse.Repo, _ *gatehouse.Actor) {
 			s.metrics.pushes.Add(1)
 			s.maint.schedule(repo.ID)

@@ -82,7 +82,12 @@ func (s *Service) createUser(ctx context.Context, _ *gatehouse.Actor, nu NewUser
 	const op = "create user"
 	u := &gatehouse.User{Login: nu.Login, Email: nu.Email, Name: nu.Name, SiteAdmin: nu.SiteAdmin}
 	if nu.Password != "" {
+		release, err := s.hashing(ctx)
+		if err != nil {
+			return nil, err
+		}
 		h, err := password.Hash(nu.Password)
+		release()
 		if err != nil {
 			return nil, gatehouse.Wrap(op, gatehouse.Internal, err)
 		}
@@ -153,6 +158,10 @@ func (s *Service) UpdateProfile(ctx context.Context, actor *gatehouse.Actor, use
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return nil, err
 	}
+	// Cached credentials carry a copy of the user: drop them here at
+	// once (other nodes learn it from the invalidation UpdateUser
+	// records).
+	s.forget(0, u.ID)
 	return u, nil
 }
 
@@ -226,10 +235,13 @@ var dummyHash = sync.OnceValue(func() string {
 })
 
 // SignIn checks a login and password typed into the sign-in form by the
-// anonymous actor and returns the account. Failures are throttled per
-// client address together with bad tokens, and recorded in the audit log.
-// Errors: Unauthenticated (wrong login or password), Forbidden
-// (ErrLockedOut, ErrSuspended), Internal.
+// anonymous actor and returns the account. At most Config.MaxHashes
+// passwords are checked at once; the lock-out is checked again once a
+// turn comes, so that parallel attempts cannot all hash. Unknown logins
+// cost the same hash as known ones. Failures are throttled per client
+// and recorded in the audit log. A password hashed with older parameters
+// is hashed again. Errors: Unauthenticated (wrong login or password),
+// Forbidden (ErrLockedOut, ErrSuspended), Unavailable (ErrBusy), Internal.
 func (s *Service) SignIn(ctx context.Context, actor *gatehouse.Actor, login, pw string) (*gatehouse.User, error) {
 	const op = "sign in"
 	ip := actor.ClientIP()
@@ -240,13 +252,17 @@ func (s *Service) SignIn(ctx context.Context, actor *gatehouse.Actor, login, pw 
 	if gatehouse.ValidLogin(login) {
 		found, err := s.store.FindUserByLogin(ctx, login)
 		switch {
-		case err == nil:
+		case err == nil && !found.IsOrg:
 			u = found
-		case !gatehouse.IsKind(err, gatehouse.NotFound):
+		case err != nil && !gatehouse.IsKind(err, gatehouse.NotFound):
 			return nil, err
 		}
 	}
-	if !CheckPassword(u, pw) {
+	ok, err := s.checkPassword(ctx, op, ip, u, pw)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		f := AuthFailure{IP: ip, Reason: ReasonPassword}
 		if u != nil {
 			f.UserID = u.ID
@@ -260,12 +276,51 @@ func (s *Service) SignIn(ctx context.Context, actor *gatehouse.Actor, login, pw 
 	if u.Suspended {
 		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: ErrSuspended.Error(), Err: ErrSuspended}
 	}
+	s.rehash(ctx, u, pw)
 	return u, nil
 }
 
+// checkPassword verifies pw for u (nil: no such account) in a hashing
+// turn, checking the lock-out again once the turn comes.
+func (s *Service) checkPassword(ctx context.Context, op, ip string, u *gatehouse.User, pw string) (bool, error) {
+	release, err := s.hashing(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	if s.auth.Locked(ip) {
+		return false, &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: auth429, Err: ErrLockedOut}
+	}
+	return CheckPassword(u, pw), nil
+}
+
+// rehash stores a fresh hash of pw, which has just been verified, when
+// u's hash was made with other parameters. A failure only postpones it.
+func (s *Service) rehash(ctx context.Context, u *gatehouse.User, pw string) {
+	if !password.NeedsRehash(u.PasswordHash) {
+		return
+	}
+	release, err := s.hashing(ctx)
+	if err != nil {
+		return
+	}
+	h, err := password.Hash(pw)
+	release()
+	if err != nil {
+		return
+	}
+	next := *u
+	next.PasswordHash = h
+	if err := s.store.UpdateUser(ctx, &next); err != nil {
+		s.log.Warn("storing a fresh password hash failed", "user", u.Login, "err", err)
+		return
+	}
+	u.PasswordHash = h
+}
+
 // ConfirmPassword checks the signed-in actor's password again (sudo mode),
-// throttled and recorded as SignIn. Errors: Unauthenticated (wrong
-// password), Forbidden (ErrLockedOut).
+// bounded, throttled and recorded as SignIn. Errors: Unauthenticated
+// (wrong password), Forbidden (ErrLockedOut), Unavailable (ErrBusy).
 func (s *Service) ConfirmPassword(ctx context.Context, actor *gatehouse.Actor, pw string) error {
 	const op = "confirm password"
 	if actor.User == nil {
@@ -275,13 +330,18 @@ func (s *Service) ConfirmPassword(ctx context.Context, actor *gatehouse.Actor, p
 	if s.auth.Locked(ip) {
 		return &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: auth429, Err: ErrLockedOut}
 	}
-	if !CheckPassword(actor.User, pw) {
+	ok, err := s.checkPassword(ctx, op, ip, actor.User, pw)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		s.RecordAuthFailure(ctx, AuthFailure{IP: ip, UserID: actor.User.ID, Reason: ReasonSudoPassword})
 		if s.auth.Failed(ip) {
 			return &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: auth429, Err: ErrLockedOut}
 		}
 		return gatehouse.E(op, gatehouse.Unauthenticated, "Incorrect password.")
 	}
+	s.rehash(ctx, actor.User, pw)
 	return nil
 }
 

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -182,7 +181,7 @@ type failureLimiter struct {
 }
 
 func (l *failureLimiter) allow(ip string, now time.Time) bool {
-	key := clientKey(ip)
+	key := auth.ClientKey(ip)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.last == nil {
@@ -203,19 +202,4 @@ func (l *failureLimiter) allow(ip string, now time.Time) bool {
 	}
 	l.last[key] = now
 	return true
-}
-
-// clientKey is the address a failure counts against: the address itself,
-// or its /64 for IPv6.
-func clientKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
 }

@@ -218,21 +218,6 @@ func TestFailureLimiterBounded(t *testing.T) {
 	}
 }
 
-func TestClientKey(t *testing.T) {
-	for in, want := range map[string]string{
-		"192.0.2.1":            "192.0.2.1",
-		"::ffff:192.0.2.1":     "192.0.2.1",
-		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
-		"2001:db8:1:2::9":      "2001:db8:1:2::/64",
-		"not an address":       "not an address",
-		"":                     "",
-	} {
-		if got := clientKey(in); got != want {
-			t.Errorf("clientKey(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // A refused token is described for the audit log by id and note only,
 // with the reason (moved here from the server, which used to build the
 // description itself).

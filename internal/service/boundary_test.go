@@ -503,3 +503,33 @@ func isField(err error, field string) bool {
 	var ge *gatehouse.Error
 	return errors.As(err, &ge) && ge.Kind == gatehouse.Invalid && ge.Field == field
 }
+
+// TestSetupLinkEndsWithFirstAccount is the regression for the setup link
+// outliving setup: accounts made from the command line after the link was
+// printed end setup, and the link can no longer make a site admin, now or
+// after a restart (PrepareSetup runs at every start).
+func TestSetupLinkEndsWithFirstAccount(t *testing.T) {
+	ctx := context.Background()
+	s, db := newService(t)
+	code, err := s.PrepareSetup(ctx)
+	if err != nil || code == "" {
+		t.Fatalf("PrepareSetup = %q, %v", code, err)
+	}
+	mustUser(t, s, NewUser{Login: "cli", Email: "cli@example.com"})
+	if s.CheckSetup(ctx, code) {
+		t.Fatal("the setup form must not open once an account exists")
+	}
+	_, err = s.CompleteSetup(ctx, gatehouse.AnonymousActor("192.0.2.1"), code, NewUser{Login: "intruder", Email: "i@example.com", Password: "long enough"})
+	if !gatehouse.IsKind(err, gatehouse.Forbidden) {
+		t.Fatalf("setup after an account exists: %v", err)
+	}
+	if again, err := s.PrepareSetup(ctx); again != "" || err != nil {
+		t.Fatalf("a restart must print no link: %q, %v", again, err)
+	}
+	if _, err := db.Setting(ctx, "setup_code_sha256"); !gatehouse.IsKind(err, gatehouse.NotFound) {
+		t.Fatalf("the setup code must be deleted: %v", err)
+	}
+	if u, err := db.FindUserByLogin(ctx, "intruder"); err == nil {
+		t.Fatalf("setup made %+v", u)
+	}
+}

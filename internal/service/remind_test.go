@@ -94,7 +94,7 @@ func newFixture(t *testing.T, url string) *fixture {
 // over db, sharing the fixture's clock and mailbox.
 func (f *fixture) reminders(t *testing.T, db *sqldb.DB) *Service {
 	t.Helper()
-	s, err := New(Config{Store: db, Audit: db, Keys: db, Sessions: db, Reminders: db,
+	s, err := New(Config{Store: db, Audit: db, Keys: db, Sessions: db, Reminders: db, Orgs: db,
 		Repos: &gitrepo.Dir{Root: t.TempDir()}, Mailer: f.mail, ExternalURL: "https://git.example.com",
 		Now: func() time.Time { return f.now }})
 	if err != nil {

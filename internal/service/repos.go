@@ -62,7 +62,13 @@ func (s *Service) CreateRepo(ctx context.Context, actor *gatehouse.Actor, nr New
 		}
 		return nil, err
 	}
-	if err := authz.CreateRepo(actor, owner, nr.Private); err != nil {
+	var role gatehouse.OrgRole
+	if owner.IsOrg && actor.UserID() != 0 {
+		if role, err = s.orgs.Membership(ctx, owner.ID, actor.UserID()); err != nil {
+			return nil, err
+		}
+	}
+	if err := authz.CreateRepo(actor, owner, role, nr.Private); err != nil {
 		return nil, err
 	}
 	tmp, err := s.repos.Prepare(ctx, "main")
@@ -235,9 +241,26 @@ func (s *Service) SetCollaborator(ctx context.Context, actor *gatehouse.Actor, r
 	if err := authz.SetCollaborator(actor, r, role, u, s.privateMode); err != nil {
 		return nil, err
 	}
+	if u.IsOrg {
+		return nil, &gatehouse.Error{Op: "set collaborator", Kind: gatehouse.Invalid, Field: "username", Msg: "An organization cannot be a collaborator; grant a team instead."}
+	}
+	old, err := s.store.Collaborator(ctx, r.ID, u.ID)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.store.SetCollaborator(ctx, r.ID, u.ID, p); err != nil {
 		return nil, err
 	}
+	action := gatehouse.AuditRepoUpdateMember
+	switch {
+	case old == p:
+		return u, nil
+	case p == gatehouse.PermNone:
+		action = gatehouse.AuditRepoRemoveMember
+	case old == gatehouse.PermNone:
+		action = gatehouse.AuditRepoAddMember
+	}
+	s.record(ctx, actor, gatehouse.AuditEvent{Action: action, UserID: u.ID, Note: r.FullName(), Detail: "permission=" + p.String()})
 	return u, nil
 }
 

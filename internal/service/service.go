@@ -41,6 +41,7 @@ type Config struct {
 	Keys      gatehouse.KeyStore
 	Sessions  gatehouse.SessionStore
 	Reminders gatehouse.ReminderStore
+	Orgs      gatehouse.OrgStore
 	Repos     *gitrepo.Dir
 	// Mailer sends the e-mails of the service (leaked tokens, expiry
 	// reminders). Required; the command line passes the instance's own.
@@ -53,9 +54,18 @@ type Config struct {
 	// PrivateMode makes every listing, page, API call and git request of
 	// anonymous callers ask them to sign in.
 	PrivateMode bool
+	// NoUserOrgs keeps organization creation to site admins (by default
+	// any user may create one from the web UI).
+	NoUserOrgs bool
 	// Auth tunes the credential cache and the failure throttle.
 	Auth auth.Config
-	Log  *slog.Logger
+	// MaxHashes bounds the password hashes computed at once (default 2:
+	// each takes password.MemoryKiB, and anyone can make the server
+	// compute one by typing a password). HashWait is how long a sign-in
+	// waits for a turn before it is refused with ErrBusy (default 5 s).
+	MaxHashes int
+	HashWait  time.Duration
+	Log       *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -67,6 +77,7 @@ type Service struct {
 	keys      gatehouse.KeyStore
 	sessions  gatehouse.SessionStore
 	reminders gatehouse.ReminderStore
+	orgs      gatehouse.OrgStore
 	repos     *gitrepo.Dir
 	mailer    gatehouse.Mailer
 	auth      *auth.Authenticator
@@ -74,10 +85,13 @@ type Service struct {
 	externalURL string
 	prefix      string
 	privateMode bool
+	noUserOrgs  bool
 	log         *slog.Logger
 	now         func() time.Time
 
-	failures failureLimiter
+	failures  failureLimiter
+	hashSlots chan struct{}
+	hashWait  time.Duration
 }
 
 // New checks cfg and builds the service.
@@ -94,6 +108,8 @@ func New(cfg Config) (*Service, error) {
 		missing = "Sessions"
 	case cfg.Reminders == nil:
 		missing = "Reminders"
+	case cfg.Orgs == nil:
+		missing = "Orgs"
 	case cfg.Repos == nil:
 		missing = "Repos"
 	case cfg.Mailer == nil:
@@ -103,11 +119,12 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("service: Config.%s is required", missing)
 	}
 	s := &Service{
-		store: cfg.Store, audit: cfg.Audit, keys: cfg.Keys, sessions: cfg.Sessions, reminders: cfg.Reminders,
+		store: cfg.Store, audit: cfg.Audit, keys: cfg.Keys, sessions: cfg.Sessions, reminders: cfg.Reminders, orgs: cfg.Orgs,
 		repos: cfg.Repos, mailer: cfg.Mailer,
 		externalURL: cfg.ExternalURL,
 		prefix:      cmp.Or(cfg.TokenPrefix, token.DefaultPrefix),
 		privateMode: cfg.PrivateMode,
+		noUserOrgs:  cfg.NoUserOrgs,
 		log:         cfg.Log,
 		now:         cfg.Now,
 	}
@@ -117,6 +134,8 @@ func New(cfg Config) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.hashSlots = make(chan struct{}, cmp.Or(max(cfg.MaxHashes, 0), 2))
+	s.hashWait = cmp.Or(cfg.HashWait, 5*time.Second)
 	acfg := cfg.Auth
 	if acfg.Now == nil {
 		acfg.Now = s.now
@@ -167,7 +186,29 @@ var (
 	ErrLockedOut = errors.New(auth.TooManyAttempts)
 	// ErrSuspended: the account is suspended.
 	ErrSuspended = errors.New(auth.Suspended)
+	// ErrBusy: too many passwords are being checked at once; the caller
+	// should try again in a few seconds (BusyRetry).
+	ErrBusy = errors.New("too many sign-ins at once; try again in a few seconds")
 )
+
+// BusyRetry is the Retry-After, in seconds, for ErrBusy.
+const BusyRetry = 5
+
+// hashing waits for a turn to compute a password hash, at most hashWait,
+// and returns the function that gives the turn back. Errors: Unavailable
+// (ErrBusy), or the context's.
+func (s *Service) hashing(ctx context.Context) (func(), error) {
+	t := time.NewTimer(s.hashWait)
+	defer t.Stop()
+	select {
+	case s.hashSlots <- struct{}{}:
+		return func() { <-s.hashSlots }, nil
+	case <-t.C:
+		return nil, &gatehouse.Error{Op: "check password", Kind: gatehouse.Unavailable, Msg: "Too many sign-ins at once. Try again in a few seconds.", Err: ErrBusy}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
 
 // Authenticate is the one step from a presented credential to an actor,
 // for every transport. No credential gives the anonymous actor. Errors:
@@ -237,16 +278,16 @@ func (s *Service) Repo(ctx context.Context, actor *gatehouse.Actor, owner, name 
 }
 
 // Role returns the actor's role on repo (authz.Role), looking up its
-// collaborator grant.
+// grants: collaborator, teams, organization membership.
 func (s *Service) Role(ctx context.Context, actor *gatehouse.Actor, repo *gatehouse.Repo) (gatehouse.Permission, error) {
-	grant := gatehouse.PermNone
+	var g gatehouse.Grants
 	if u := actor.UserID(); u != 0 && u != repo.OwnerID {
 		var err error
-		if grant, err = s.store.Collaborator(ctx, repo.ID, u); err != nil {
-			return gatehouse.PermNone, fmt.Errorf("collaborator permission: %w", err)
+		if g, err = s.orgs.RepoGrants(ctx, repo.ID, u); err != nil {
+			return gatehouse.PermNone, fmt.Errorf("repository grants: %w", err)
 		}
 	}
-	return authz.Role(actor, repo, grant), nil
+	return authz.Role(actor, repo, g), nil
 }
 
 // authorize re-decides action on a repository a transport already holds,
@@ -286,11 +327,14 @@ func (s *Service) PrepareSetup(ctx context.Context) (string, error) {
 	return code, nil
 }
 
-// CheckSetup reports whether code is the current setup code, without
-// using it up.
+// CheckSetup reports whether code is the current setup code and setup is
+// still open (no account exists), without using the code up.
 func (s *Service) CheckSetup(ctx context.Context, code string) bool {
 	want, err := s.store.Setting(ctx, setupKey)
 	if err != nil {
+		return false
+	}
+	if n, err := s.store.CountUsers(ctx); err != nil || n > 0 {
 		return false
 	}
 	sum := sha256.Sum256([]byte(code))
@@ -304,6 +348,18 @@ func (s *Service) CheckSetup(ctx context.Context, code string) bool {
 func (s *Service) CompleteSetup(ctx context.Context, actor *gatehouse.Actor, code string, nu NewUser) (*gatehouse.User, error) {
 	if !s.CheckSetup(ctx, code) {
 		return nil, gatehouse.E("setup", gatehouse.Forbidden, "this setup link is invalid or has already been used")
+	}
+	// Accounts made since the link was printed (from the command line)
+	// end setup: the link must not make a site admin on a running
+	// instance.
+	if n, err := s.store.CountUsers(ctx); err != nil || n > 0 {
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.store.DeleteSetting(ctx, setupKey); err != nil {
+			return nil, err
+		}
+		return nil, gatehouse.E("setup", gatehouse.Forbidden, "setup is done: this instance has accounts already; sign in instead")
 	}
 	// Validate before spending the code, so a typo does not lock setup out.
 	if err := checkNewUser("setup", &nu); err != nil {

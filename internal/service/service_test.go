@@ -33,7 +33,7 @@ func testConfig(t *testing.T) (Config, *sqldb.DB) {
 	}
 	t.Cleanup(func() { db.Close() })
 	return Config{
-		Store: db, Audit: db, Keys: db, Sessions: db, Reminders: db,
+		Store: db, Audit: db, Keys: db, Sessions: db, Reminders: db, Orgs: db,
 		Repos:       &gitrepo.Dir{Root: filepath.Join(dir, "repos")},
 		Mailer:      &mailbox{},
 		ExternalURL: "https://git.example.com",

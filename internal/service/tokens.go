@@ -2,8 +2,10 @@ package service
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse"
@@ -50,7 +52,14 @@ func (s *Service) CreateToken(ctx context.Context, actor *gatehouse.Actor, nt Ne
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.store.FindUserByID(ctx, nt.UserID); err != nil {
+	owner, err := s.store.FindUserByID(ctx, nt.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if owner.IsOrg {
+		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "user", Msg: "organizations cannot have personal access tokens; create one for a member"}
+	}
+	if err := checkAdminScope(op, owner, scopes); err != nil {
 		return nil, err
 	}
 	secret, err := token.Generate(s.prefix)
@@ -124,11 +133,27 @@ func (s *Service) listTokens(ctx context.Context, f gatehouse.TokenFilter) ([]*g
 	}
 }
 
-// checkNote trims and validates a token note.
+// checkAdminScope refuses the site_admin scope on a token of someone who
+// is not a site administrator: a scope never grants more than the user
+// has, and a token that says it could would mislead its readers (and
+// start working the day its owner is promoted).
+func checkAdminScope(op string, owner *gatehouse.User, scopes []string) error {
+	if !owner.SiteAdmin && slices.Contains(scopes, "site_admin") {
+		return &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "scopes",
+			Msg: "the site_admin scope is for site administrators' tokens only"}
+	}
+	return nil
+}
+
+// checkNote trims and validates a token note: printable text, no control
+// characters (they would reach terminals through admin token list).
 func checkNote(op, note string) (string, error) {
 	note = strings.TrimSpace(note)
 	if note == "" {
 		return "", &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "note", Msg: "a note is required: say what the token is for"}
+	}
+	if strings.IndexFunc(note, unicode.IsControl) >= 0 || !utf8.ValidString(note) {
+		return "", &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "note", Msg: "the note must be printable text, without control characters"}
 	}
 	if utf8.RuneCountInString(note) > 200 {
 		return "", &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "note", Msg: "the note is too long (at most 200 characters)"}
@@ -175,6 +200,13 @@ func (s *Service) UpdateToken(ctx context.Context, actor *gatehouse.Actor, id in
 	norm, dropped, err := token.Normalize(scopes)
 	if err != nil {
 		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "scopes", Msg: err.Error()}
+	}
+	owner, err := s.store.FindUserByID(ctx, t.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAdminScope(op, owner, norm); err != nil {
+		return nil, err
 	}
 	t.Note, t.Scopes = note, norm
 	if err := s.store.UpdateToken(ctx, t); err != nil {

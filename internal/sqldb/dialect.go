@@ -47,6 +47,7 @@ const (
 	consRepoName  = "repos.name"
 	consTokenNote = "tokens.note"
 	consTokenHash = "tokens.hash"
+	consTeamSlug  = "teams.slug"
 )
 
 var sqliteDialect = &dialect{
@@ -63,6 +64,7 @@ var sqliteUnique = map[string]string{
 	"repos.owner_id, repos.lower_name": consRepoName,
 	"tokens.user_id, tokens.note":      consTokenNote,
 	"tokens.hash":                      consTokenHash,
+	"teams.org_id, teams.slug":         consTeamSlug,
 }
 
 func sqliteClassify(err error) (errClass, string) {

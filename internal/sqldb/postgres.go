@@ -35,6 +35,7 @@ var postgresUnique = map[string]string{
 	"repos_owner_lower_name": consRepoName,
 	"tokens_user_note":       consTokenNote,
 	"tokens_hash":            consTokenHash,
+	"teams_org_slug":         consTeamSlug,
 }
 
 // PostgreSQL error codes (SQLSTATE) the store tells apart.

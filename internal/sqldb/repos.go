@@ -18,14 +18,15 @@ const (
 	repoFrom = ` FROM repos r JOIN users u ON u.id = r.owner_id`
 )
 
-func scanRepo(s scanner) (*gatehouse.Repo, error) {
+// scanRepo reads the repoCols of a row, then the extra columns after them.
+func scanRepo(s scanner, extra ...any) (*gatehouse.Repo, error) {
 	var (
 		r                        gatehouse.Repo
 		created, updated, pushed sql.NullInt64
 	)
-	err := s.Scan(&r.ID, &r.OwnerID, &r.Owner, &r.Name, &r.Description, &r.Private,
-		&r.DefaultBranch, &created, &updated, &pushed)
-	if err != nil {
+	dest := []any{&r.ID, &r.OwnerID, &r.Owner, &r.Name, &r.Description, &r.Private,
+		&r.DefaultBranch, &created, &updated, &pushed}
+	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	r.CreatedAt, r.UpdatedAt, r.PushedAt = fromMsec(created), fromMsec(updated), fromMsec(pushed)
@@ -120,6 +121,23 @@ func (db *DB) findRepo(ctx context.Context, where string, args ...any) (*gatehou
 	return r, nil
 }
 
+// hasAccess is the condition, on a row of repoFrom, that the user whose id
+// is the placeholder p reaches the repository other than by its being
+// public: by owning it, as a collaborator, through a team, or as a member
+// of the organization that owns it (an owner always, a member when the
+// base permission is not none; u is the owner's row). Each test is an
+// indexed lookup: collaborators and team_repos by their primary key or
+// repo_id, team_members and org_members by their primary keys.
+func hasAccess(p string) string {
+	return `(r.owner_id = ` + p + `
+		OR EXISTS (SELECT 1 FROM collaborators c WHERE c.repo_id = r.id AND c.user_id = ` + p + `)
+		OR EXISTS (SELECT 1 FROM team_repos tr JOIN team_members tm ON tm.team_id = tr.team_id
+			WHERE tr.repo_id = r.id AND tm.user_id = ` + p + `)
+		OR EXISTS (SELECT 1 FROM org_members om
+			WHERE om.org_id = r.owner_id AND om.user_id = ` + p + `
+			AND (om.role = 'admin' OR u.base_permission > 0)))`
+}
+
 // ListRepos returns repositories matching f ordered by owner login and name.
 func (db *DB) ListRepos(ctx context.Context, f gatehouse.RepoFilter, page gatehouse.Page) ([]*gatehouse.Repo, error) {
 	const op = "list repositories"
@@ -133,27 +151,27 @@ func (db *DB) ListRepos(ctx context.Context, f gatehouse.RepoFilter, page gateho
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	const isCollaborator = `EXISTS (SELECT 1 FROM collaborators c WHERE c.repo_id = r.id AND c.user_id = `
 	if f.OwnerID != 0 {
 		where = append(where, `r.owner_id = `+arg(f.OwnerID))
 	}
 	if f.PublicOnly {
 		where = append(where, `NOT r.private`)
 	}
+	if f.PrivateOnly {
+		where = append(where, `r.private`)
+	}
 	if f.VisibleTo != 0 {
-		p := arg(f.VisibleTo)
-		where = append(where, `(NOT r.private OR r.owner_id = `+p+` OR `+isCollaborator+p+`))`)
+		where = append(where, `(NOT r.private OR `+hasAccess(arg(f.VisibleTo))+`)`)
 	}
 	if f.Member != 0 {
-		p := arg(f.Member)
-		where = append(where, `(r.owner_id = `+p+` OR `+isCollaborator+p+`))`)
+		where = append(where, hasAccess(arg(f.Member)))
 	}
 	q := `SELECT ` + repoCols + repoFrom
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	q += ` ORDER BY u.lower_login, r.lower_name LIMIT ` + arg(page.Limit()) + ` OFFSET ` + arg(page.Offset())
-	return queryAll(ctx, db, op, scanRepo, q, args...)
+	return queryAll(ctx, db, op, func(s scanner) (*gatehouse.Repo, error) { return scanRepo(s) }, q, args...)
 }
 
 // SetCollaborator grants the user the permission on the repository,

@@ -306,6 +306,7 @@ var conflictMessages = map[string]string{
 	consRepoName:  "a repository with this name already exists",
 	consTokenNote: "a token with this note already exists",
 	consTokenHash: "a token with this value already exists",
+	consTeamSlug:  "a team with this name or slug already exists",
 }
 
 // fail turns err into a *gatehouse.Error for op. missing is the message for

@@ -10,26 +10,59 @@ import (
 )
 
 const userCols = `u.id, u.login, u.email, u.name, u.site_admin, u.suspended,
-	u.password_hash, u.locale, u.created_at, u.updated_at`
+	u.password_hash, u.locale, u.is_org, u.description, u.base_permission,
+	u.created_at, u.updated_at`
+
+// orgCols are the userCols of a second users row joined as o, for listings
+// that return an organization beside a person.
+var orgCols = strings.ReplaceAll(userCols, "u.", "o.")
+
+// userScan receives the userCols of one row, so that a row may carry two
+// users (an organization and a member).
+type userScan struct {
+	u                gatehouse.User
+	base             int
+	created, updated sql.NullInt64
+}
+
+// dest returns the scan destinations of userCols, in order.
+func (us *userScan) dest() []any {
+	u := &us.u
+	return []any{&u.ID, &u.Login, &u.Email, &u.Name, &u.SiteAdmin, &u.Suspended,
+		&u.PasswordHash, &u.Locale, &u.IsOrg, &u.Description, &us.base, &us.created, &us.updated}
+}
+
+// user returns the scanned user.
+func (us *userScan) user() *gatehouse.User {
+	u := us.u
+	// Every row has a base permission (the column's default), but only an
+	// organization has members it applies to.
+	if u.IsOrg {
+		u.BasePermission = gatehouse.Permission(us.base)
+	}
+	u.CreatedAt, u.UpdatedAt = fromMsec(us.created), fromMsec(us.updated)
+	return &u
+}
 
 // scanUser reads the userCols of a row, then the extra columns after them.
 func scanUser(s scanner, extra ...any) (*gatehouse.User, error) {
-	var (
-		u                gatehouse.User
-		created, updated sql.NullInt64
-	)
-	dest := []any{&u.ID, &u.Login, &u.Email, &u.Name, &u.SiteAdmin, &u.Suspended,
-		&u.PasswordHash, &u.Locale, &created, &updated}
-	if err := s.Scan(append(dest, extra...)...); err != nil {
+	var us userScan
+	if err := s.Scan(append(us.dest(), extra...)...); err != nil {
 		return nil, err
 	}
-	u.CreatedAt, u.UpdatedAt = fromMsec(created), fromMsec(updated)
-	return &u, nil
+	return us.user(), nil
 }
 
-// CreateUser inserts u and sets its ID, CreatedAt and UpdatedAt.
+// CreateUser inserts u and sets its ID, CreatedAt and UpdatedAt. It
+// always creates a person: organizations come from CreateOrg, which also
+// gives them their first owner, so u.IsOrg is refused rather than ignored.
+// Description and BasePermission belong to organizations and are not
+// stored.
 func (db *DB) CreateUser(ctx context.Context, u *gatehouse.User) error {
 	const op = "create user"
+	if u.IsOrg {
+		return gatehouse.E(op, gatehouse.Invalid, "organizations are created with an owner (CreateOrg)")
+	}
 	t := now()
 	var id int64
 	err := db.db.QueryRowContext(ctx, `INSERT INTO users
@@ -49,12 +82,18 @@ func (db *DB) CreateUser(ctx context.Context, u *gatehouse.User) error {
 // UpdateUser saves the mutable fields of u, sets UpdatedAt and records an
 // invalidation for all of the user's tokens, since a suspension or a
 // demotion must reach every cached credential.
+//
+// is_org is not among the fields: an account never changes between person
+// and organization. On an organization's row the email is saved without
+// taking part in email uniqueness (see CreateOrg), and the schema refuses
+// a password or site administration (Invalid).
 func (db *DB) UpdateUser(ctx context.Context, u *gatehouse.User) error {
 	const op = "update user"
 	t := now()
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET
-			email = $1, lower_email = $2, name = $3, site_admin = $4, suspended = $5,
+			email = $1, lower_email = CASE WHEN is_org THEN '' ELSE $2 END,
+			name = $3, site_admin = $4, suspended = $5,
 			password_hash = $6, locale = $7, updated_at = $8
 			WHERE id = $9`,
 			u.Email, strings.ToLower(u.Email), u.Name, u.SiteAdmin, u.Suspended,
@@ -74,12 +113,14 @@ func (db *DB) UpdateUser(ctx context.Context, u *gatehouse.User) error {
 	return nil
 }
 
-// FindUserByID returns NotFound when there is no such user.
+// FindUserByID returns NotFound when there is no such user or
+// organization.
 func (db *DB) FindUserByID(ctx context.Context, id int64) (*gatehouse.User, error) {
 	return db.findUser(ctx, "find user", `u.id = $1`, id)
 }
 
-// FindUserByLogin matches case-insensitively.
+// FindUserByLogin matches case-insensitively. Users and organizations
+// share the namespace, so it finds either.
 func (db *DB) FindUserByLogin(ctx context.Context, login string) (*gatehouse.User, error) {
 	if !ascii(login) {
 		// strings.ToLower folds some non-ASCII letters to ASCII ones
@@ -101,18 +142,19 @@ func (db *DB) findUser(ctx context.Context, op, where string, arg any) (*gatehou
 	return u, nil
 }
 
-// ListUsers returns users ordered by ID.
+// ListUsers returns people, not organizations, ordered by ID.
 func (db *DB) ListUsers(ctx context.Context, page gatehouse.Page) ([]*gatehouse.User, error) {
 	const op = "list users"
 	return queryAll(ctx, db, op, func(s scanner) (*gatehouse.User, error) { return scanUser(s) },
-		`SELECT `+userCols+` FROM users u ORDER BY u.id LIMIT $1 OFFSET $2`,
+		`SELECT `+userCols+` FROM users u WHERE NOT u.is_org ORDER BY u.id LIMIT $1 OFFSET $2`,
 		page.Limit(), page.Offset())
 }
 
-// CountUsers returns the number of users.
+// CountUsers returns the number of people; organizations, which nobody
+// signs in to, are not counted.
 func (db *DB) CountUsers(ctx context.Context) (int, error) {
 	var n int
-	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE NOT is_org`).Scan(&n); err != nil {
 		return 0, db.fail("count users", err, "")
 	}
 	return n, nil

@@ -24,6 +24,27 @@ var auditActionKeys = map[gatehouse.AuditAction]string{
 	gatehouse.AuditTokenAdminRevoke: "audit.action_admin_revoke",
 	gatehouse.AuditTokenLeaked:      "audit.action_leaked",
 	gatehouse.AuditAuthFailure:      "audit.action_auth_failure",
+
+	gatehouse.AuditRepoAddMember:    "audit.action_repo_add_member",
+	gatehouse.AuditRepoUpdateMember: "audit.action_repo_update_member",
+	gatehouse.AuditRepoRemoveMember: "audit.action_repo_remove_member",
+
+	gatehouse.AuditOrgCreate:         "audit.action_org_create",
+	gatehouse.AuditOrgUpdate:         "audit.action_org_update",
+	gatehouse.AuditOrgBasePermission: "audit.action_org_base_permission",
+	gatehouse.AuditOrgAddMember:      "audit.action_org_add_member",
+	gatehouse.AuditOrgUpdateMember:   "audit.action_org_update_member",
+	gatehouse.AuditOrgRemoveMember:   "audit.action_org_remove_member",
+
+	gatehouse.AuditTeamCreate:           "audit.action_team_create",
+	gatehouse.AuditTeamUpdate:           "audit.action_team_update",
+	gatehouse.AuditTeamDestroy:          "audit.action_team_destroy",
+	gatehouse.AuditTeamAddMember:        "audit.action_team_add_member",
+	gatehouse.AuditTeamUpdateMember:     "audit.action_team_update_member",
+	gatehouse.AuditTeamRemoveMember:     "audit.action_team_remove_member",
+	gatehouse.AuditTeamAddRepository:    "audit.action_team_add_repository",
+	gatehouse.AuditTeamUpdateRepository: "audit.action_team_update_repository",
+	gatehouse.AuditTeamRemoveRepository: "audit.action_team_remove_repository",
 }
 
 // auditReasonKeys translates the reasons of failed authentications; other
@@ -47,8 +68,11 @@ type auditRow struct {
 	Actor   string // who did it; "" for the system or an anonymous client
 	TokenID int64
 	Note    string
-	Detail  string
-	IP      string
+	// Target names what an event without a token is about: the
+	// repository, organization or team (the event's note).
+	Target string
+	Detail string
+	IP     string
 }
 
 // auditData is a page of a log.
@@ -130,6 +154,10 @@ func auditRowOf(loc *Localizer, e service.AuditEntry) auditRow {
 		When: loc.DateTime(e.At), ISO: e.At.UTC().Format("2006-01-02T15:04:05Z"),
 		Action: string(e.Action), Code: string(e.Action), Failure: e.Action == gatehouse.AuditAuthFailure,
 		TokenID: e.TokenID, Note: e.Note, Detail: e.Detail, IP: e.IP, User: e.User, Actor: e.Actor,
+	}
+	switch a := string(e.Action); {
+	case strings.HasPrefix(a, "org."), strings.HasPrefix(a, "team."), strings.HasPrefix(a, "repo."):
+		row.Target = e.Note
 	}
 	if key, ok := auditActionKeys[e.Action]; ok {
 		row.Action = loc.T(key)

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
@@ -121,6 +122,11 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		d.Error = loc.T("login.locked")
 		h.render(w, r, http.StatusTooManyRequests, "login", "login.title", "", d)
 		return
+	case errors.Is(err, service.ErrBusy):
+		d.Error = loc.T("login.busy")
+		w.Header().Set("Retry-After", strconv.Itoa(service.BusyRetry))
+		h.render(w, r, http.StatusServiceUnavailable, "login", "login.title", "", d)
+		return
 	case errors.Is(err, service.ErrSuspended):
 		d.Error = loc.T("login.suspended")
 		h.render(w, r, http.StatusForbidden, "login", "login.title", "", d)
@@ -173,6 +179,10 @@ func (h *Handler) handleSudo(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 	case errors.Is(err, service.ErrLockedOut):
 		h.renderSudo(w, r, ret, loc.T("login.locked"), http.StatusTooManyRequests)
+		return
+	case errors.Is(err, service.ErrBusy):
+		w.Header().Set("Retry-After", strconv.Itoa(service.BusyRetry))
+		h.renderSudo(w, r, ret, loc.T("login.busy"), http.StatusServiceUnavailable)
 		return
 	case gatehouse.IsKind(err, gatehouse.Unauthenticated):
 		h.renderSudo(w, r, ret, loc.T("sudo.failed"), http.StatusUnauthorized)

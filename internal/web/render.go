@@ -55,7 +55,11 @@ type pageData struct {
 	Nav  string
 	Base string
 	Now  time.Time
-	Data any
+	// Orgs are the logins of the organizations the viewer belongs to,
+	// for the avatar menu; MayCreateOrg offers the new-organization form.
+	Orgs         []string
+	MayCreateOrg bool
+	Data         any
 }
 
 // flashView is a flash ready to show.
@@ -87,6 +91,18 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 		Base:      h.cfg.ExternalURL,
 		Now:       h.now(),
 		Data:      data,
+	}
+	if st.user != nil {
+		pd.MayCreateOrg = h.cfg.Service.MayCreateOrg(actor(r))
+		// The menu is a convenience: a page still renders when the list
+		// cannot be read (the failure is logged once, here).
+		orgs, err := h.cfg.Service.ListUserOrgs(r.Context(), actor(r), gatehouse.Page{PerPage: listAll})
+		if err != nil && r.Context().Err() == nil {
+			h.log.Warn("web: listing the viewer's organizations failed", "request_id", httpx.RequestID(r.Context()), "err", err)
+		}
+		for _, m := range orgs {
+			pd.Orgs = append(pd.Orgs, m.Org.Login)
+		}
 	}
 	if f := h.takeFlash(r); f != nil {
 		fv := &flashView{Kind: f.Kind, Token: f.Token, TokenID: f.TokenID, Dropped: f.Dropped}

@@ -39,6 +39,10 @@ func (h *Handler) handleOwner(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	owner, err := h.cfg.Service.FindUser(r.Context(), actor(r), login)
+	if err == nil && owner.IsOrg {
+		h.orgPage(w, r, owner)
+		return
+	}
 	if err == nil {
 		var repos []*gatehouse.Repo
 		if repos, err = h.cfg.Service.ListRepos(r.Context(), actor(r), owner, false, gatehouse.Page{PerPage: 100}); err == nil {
@@ -144,6 +148,11 @@ func findReadme(files []gitrepo.Entry) string {
 
 // repoNewData is the new-repository form.
 type repoNewData struct {
+	// Owner is the chosen owner's login; Owners lists the viewer and the
+	// organizations they belong to (the picker shows only with more than
+	// one).
+	Owner       string
+	Owners      []choice
 	Name        string
 	Description string
 	Private     bool
@@ -151,32 +160,79 @@ type repoNewData struct {
 	Errors      formErrors
 }
 
+// repoOwners lists who the viewer may create a repository for: themself
+// and each organization they belong to (members create an organization's
+// repositories, as the service allows), owner selected.
+func (h *Handler) repoOwners(r *http.Request, owner string) ([]choice, error) {
+	u := viewer(r)
+	out := []choice{{Value: u.Login, Label: u.Login}}
+	orgs, err := h.cfg.Service.ListUserOrgs(r.Context(), actor(r), gatehouse.Page{PerPage: listAll})
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range orgs {
+		out = append(out, choice{Value: m.Org.Login, Label: m.Org.Login})
+	}
+	found := false
+	for i := range out {
+		if strings.EqualFold(out[i].Value, owner) && !found {
+			out[i].Selected, found = true, true
+		}
+	}
+	if !found {
+		out[0].Selected = true
+	}
+	return out, nil
+}
+
 func (h *Handler) handleRepoNew(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "repo_new", "repo_new.title", "repos", &repoNewData{Private: true, Errors: formErrors{}})
+	owners, err := h.repoOwners(r, r.URL.Query().Get("owner"))
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "repo_new", "repo_new.title", "repos", &repoNewData{Owners: owners, Private: true, Errors: formErrors{}})
 }
 
 func (h *Handler) handleRepoCreate(w http.ResponseWriter, r *http.Request) {
 	loc := stateOf(r).loc
 	u := viewer(r)
 	d := &repoNewData{
+		Owner:       strings.TrimSpace(r.PostFormValue("owner")),
 		Name:        strings.TrimSpace(r.PostFormValue("name")),
 		Description: strings.TrimSpace(r.PostFormValue("description")),
 		Private:     r.PostFormValue("visibility") != "public",
 		Readme:      r.PostFormValue("readme") == "1",
 		Errors:      formErrors{},
 	}
+	if d.Owner == "" {
+		d.Owner = u.Login
+	}
+	owners, err := h.repoOwners(r, d.Owner)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	d.Owners = owners
 	if !gatehouse.ValidRepoName(d.Name) {
 		d.Errors["name"] = loc.T("repo_new.err_name")
 	}
+	if !gatehouse.ValidLogin(d.Owner) {
+		d.Errors["owner"] = loc.T("repo_new.err_owner")
+	}
 	if !d.Errors.Any() {
 		repo, err := h.cfg.Service.CreateRepo(r.Context(), actor(r),
-			service.NewRepo{Owner: u.Login, Name: d.Name, Description: d.Description, Private: d.Private, Readme: d.Readme})
+			service.NewRepo{Owner: d.Owner, Name: d.Name, Description: d.Description, Private: d.Private, Readme: d.Readme})
 		switch {
 		case err == nil:
 			http.Redirect(w, r, "/"+repo.Owner+"/"+repo.Name, http.StatusSeeOther)
 			return
-		case gatehouse.IsKind(err, gatehouse.Conflict):
+		case gatehouse.IsKind(err, gatehouse.Conflict) && strings.EqualFold(d.Owner, u.Login):
 			d.Errors["name"] = loc.T("repo_new.err_taken")
+		case gatehouse.IsKind(err, gatehouse.Conflict):
+			d.Errors["name"] = loc.T("repo_new.err_taken_owner", d.Owner)
+		case gatehouse.IsKind(err, gatehouse.Forbidden), gatehouse.IsKind(err, gatehouse.NotFound):
+			d.Errors["owner"] = loc.T("repo_new.err_owner")
 		case isField(err, "description"):
 			d.Errors["description"] = loc.T("repo_new.err_description")
 		case gatehouse.IsKind(err, gatehouse.Invalid):

@@ -70,6 +70,10 @@ func TestRouteDeclarations(t *testing.T) {
 			if p.access != signedIn {
 				t.Errorf("%s is a personal page: declare it signedIn (access %d)", key, p.access)
 			}
+		case under(p.pattern, "/organizations"):
+			if p.access != signedIn {
+				t.Errorf("%s creates or manages an organization: declare it signedIn (access %d)", key, p.access)
+			}
 		case under(p.pattern, "/admin"):
 			if p.access != siteAdmin {
 				t.Errorf("%s is site administration: declare it siteAdmin (access %d)", key, p.access)
@@ -81,10 +85,16 @@ func TestRouteDeclarations(t *testing.T) {
 		if publicPages[key] && p.access != public {
 			t.Errorf("%s is listed as public but declared with access %d", key, p.access)
 		}
-		// Every change an administrator makes, and everything about a
-		// token but the list, needs a fresh password.
+		// Every change an administrator makes, everything about a token
+		// but the list, and whatever decides who reaches an
+		// organization's repositories (members, teams, base permission)
+		// needs a fresh password.
+		orgAccess := false
+		for _, s := range []string{"members", "teams", "member-privileges"} {
+			orgAccess = orgAccess || under(p.pattern, "/organizations/{org}/settings/"+s)
+		}
 		needsSudo := (under(p.pattern, "/admin") && p.method == http.MethodPost) ||
-			(under(p.pattern, "/settings/tokens") && key != "GET /settings/tokens")
+			(under(p.pattern, "/settings/tokens") && key != "GET /settings/tokens") || orgAccess
 		if needsSudo && !p.sudo {
 			t.Errorf("%s must be declared sudo", key)
 		}
@@ -129,7 +139,8 @@ type walker struct {
 	live  bool
 	admin bool
 	sudo  bool
-	// owner owns the token that {id} names.
+	// owner owns the token that {id} names and the organization that
+	// {org} names.
 	owner bool
 	// csrf is the session's form token ("" when not live).
 	csrf string
@@ -167,7 +178,7 @@ func expect(p page, w *walker, path string, withCSRF, private bool) expected {
 	key := p.method + " " + p.pattern
 	get := p.method == http.MethodGet
 	closed := p.access != public || (private && !openWhenPrivate[key])
-	ownToken := !strings.Contains(p.pattern, "{id}") || w.owner
+	ownToken := !(strings.Contains(p.pattern, "{id}") || strings.Contains(p.pattern, "{org}")) || w.owner
 	switch {
 	case !w.live && closed && get:
 		return expected{send: true, status: http.StatusSeeOther, location: "/login?return_to=" + url.QueryEscape(path)}
@@ -188,8 +199,9 @@ func expect(p page, w *walker, path string, withCSRF, private bool) expected {
 	case p.sudo && !w.sudo:
 		return expected{send: true, status: http.StatusUnauthorized, contains: sudoForm}
 	case p.access == signedIn && !ownToken:
-		// Past the guard, someone else's token is not found, and a form
-		// about it changes nothing.
+		// Past the guard, someone else's token, or an organization the
+		// viewer does not own, is not found, and a form about it changes
+		// nothing.
 		return expected{send: true, status: http.StatusNotFound, contains: notFoundText}
 	case get:
 		return expected{send: true, ok: true}
@@ -237,6 +249,22 @@ func walkRoutes(t *testing.T, private bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// alice owns the organization acme, with a team devs granted push
+	// on acme/tools; bob, root and mallory do not belong to it.
+	acme, err := e.svc.CreateOrg(ctx, system, service.NewOrg{Login: "acme", Owner: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CreateRepo(ctx, system, service.NewRepo{Owner: "acme", Name: "tools", Private: true}); err != nil {
+		t.Fatal(err)
+	}
+	devs := "devs"
+	if _, err := e.svc.CreateTeam(ctx, system, acme, service.TeamChange{Name: &devs}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.SetTeamRepo(ctx, system, acme, "devs", "acme", "tools", gatehouse.PermWrite); err != nil {
+		t.Fatal(err)
+	}
 	statics, err := fs.ReadDir(files, "static")
 	if err != nil || len(statics) == 0 {
 		t.Fatalf("no static files: %v", err)
@@ -249,6 +277,8 @@ func walkRoutes(t *testing.T, private bool) {
 		"repo":   "open",
 		"id":     strconv.FormatInt(tok.Token.ID, 10),
 		"action": "suspend",
+		"org":    "acme",
+		"team":   "devs",
 	}
 
 	signedInAs := func(name, login string, sudo, admin, owner bool) *walker {
@@ -348,6 +378,19 @@ func walkRoutes(t *testing.T, private bool) {
 	}
 	if n, _ := e.st.CountUsers(ctx); n != 4 {
 		t.Errorf("%d users after the walk, want 4", n)
+	}
+	members, err := e.svc.ListMembers(ctx, system, acme, "", gatehouse.Page{})
+	if err != nil || len(members) != 1 || members[0].User.ID != alice.ID || members[0].Role != gatehouse.OrgOwner {
+		t.Errorf("acme's members changed during the walk: %+v, %v", members, err)
+	}
+	if teams, err := e.svc.ListTeams(ctx, system, acme, gatehouse.Page{}); err != nil || len(teams) != 1 {
+		t.Errorf("acme's teams changed during the walk: %+v, %v", teams, err)
+	}
+	if grants, err := e.svc.ListTeamRepos(ctx, system, acme, "devs", gatehouse.Page{}); err != nil || len(grants) != 1 || grants[0].Permission != gatehouse.PermWrite {
+		t.Errorf("devs's grants changed during the walk: %+v, %v", grants, err)
+	}
+	if org, err := e.svc.FindOrg(ctx, system, "acme"); err != nil || org.BasePermission != gatehouse.PermRead || org.Name != "" {
+		t.Errorf("acme changed during the walk: %+v, %v", org, err)
 	}
 	got, err := e.st.FindTokenByID(ctx, tok.Token.ID)
 	if err != nil || got.Note != "walk" || strings.Join(got.Scopes, ",") != "repo" || got.Hash != tok.Token.Hash {

@@ -1,14 +1,16 @@
 // Package web serves Gatehouse's HTML pages: first-run setup, sign in and
-// out, repositories, personal settings with the personal access token
-// pages, and site administration, in English and Japanese.
+// out, repositories, organizations with their members, teams and
+// settings, personal settings with the personal access token pages, and
+// site administration, in English and Japanese.
 //
 // Pages are rendered on the server with html/template from embedded files
 // and work without JavaScript; the small script in static/ only adds the
 // copy buttons, the live expiration date and the scope tree behaviour.
 // Every state change is a POST guarded twice against cross-site requests:
 // the browser's Sec-Fetch-Site/Origin headers and a per-session token in a
-// hidden form field. Creating, regenerating and deleting tokens needs a
-// password confirmation at most two hours old ("sudo mode").
+// hidden form field. Creating, regenerating and deleting tokens, and
+// changing who reaches an organization's repositories, need a password
+// confirmation at most two hours old ("sudo mode").
 package web
 
 import (
@@ -171,6 +173,28 @@ func (h *Handler) table() []page {
 		{"GET", "/new", signedIn, false, h.handleRepoNew},
 		{"POST", "/new", signedIn, false, h.handleRepoCreate},
 
+		// Organizations. Whether the viewer may create one, or manages
+		// the one named, is the service's decision in each handler; the
+		// settings that decide who reaches the organization's
+		// repositories (members, teams, base permission) need sudo mode.
+		{"GET", "/organizations/new", signedIn, false, h.handleOrgNew},
+		{"POST", "/organizations/new", signedIn, false, h.handleOrgCreate},
+		{"GET", "/organizations/{org}/settings", signedIn, false, h.handleOrgSettings},
+		{"GET", "/organizations/{org}/settings/profile", signedIn, false, h.handleOrgProfileForm},
+		{"POST", "/organizations/{org}/settings/profile", signedIn, false, h.handleOrgProfile},
+		{"GET", "/organizations/{org}/settings/members", signedIn, true, h.handleOrgMembers},
+		{"POST", "/organizations/{org}/settings/members", signedIn, true, h.handleOrgMemberSet},
+		{"POST", "/organizations/{org}/settings/members/{login}/remove", signedIn, true, h.handleOrgMemberRemove},
+		{"GET", "/organizations/{org}/settings/member-privileges", signedIn, true, h.handleOrgPrivileges},
+		{"POST", "/organizations/{org}/settings/member-privileges", signedIn, true, h.handleOrgPrivilegesUpdate},
+		{"GET", "/organizations/{org}/settings/teams", signedIn, true, h.handleOrgTeams},
+		{"POST", "/organizations/{org}/settings/teams", signedIn, true, h.handleOrgTeamCreate},
+		{"GET", "/organizations/{org}/settings/teams/{team}", signedIn, true, h.handleOrgTeam},
+		{"POST", "/organizations/{org}/settings/teams/{team}/delete", signedIn, true, h.handleOrgTeamDelete},
+		{"POST", "/organizations/{org}/settings/teams/{team}/members", signedIn, true, h.handleTeamMemberSet},
+		{"POST", "/organizations/{org}/settings/teams/{team}/members/{login}/remove", signedIn, true, h.handleTeamMemberRemove},
+		{"POST", "/organizations/{org}/settings/teams/{team}/repos", signedIn, true, h.handleTeamRepoSet},
+
 		{"GET", "/admin", siteAdmin, false, redirectTo("/admin/users")},
 		{"GET", "/admin/users", siteAdmin, false, h.handleAdminUsers},
 		{"POST", "/admin/users", siteAdmin, true, h.handleAdminUserCreate},
@@ -181,6 +205,7 @@ func (h *Handler) table() []page {
 		{"POST", "/admin/policy", siteAdmin, true, h.handleAdminPolicyUpdate},
 		{"GET", "/admin/audit-log", siteAdmin, false, h.handleAdminAuditLog},
 
+		// A user's profile, or an organization's page.
 		{"GET", "/{owner}", public, false, h.handleOwner},
 		{"GET", "/{owner}/{repo}", public, false, h.handleRepo},
 	}
@@ -295,6 +320,8 @@ func sudoReturnForPost(path string) string {
 		return "/settings/tokens/new"
 	case strings.HasPrefix(path, "/settings/tokens/"):
 		return path
+	case strings.HasPrefix(path, "/organizations/"):
+		return orgSettingsFormPage(path)
 	case strings.HasPrefix(path, "/admin/"):
 		if i := strings.Index(path[len("/admin/"):], "/"); i >= 0 {
 			return path[:len("/admin/")+i]
@@ -302,6 +329,25 @@ func sudoReturnForPost(path string) string {
 		return path
 	}
 	return "/"
+}
+
+// orgSettingsFormPage maps the target of an organization settings form
+// (/organizations/ORG/settings/PAGE[/…]) to the page that shows it: the
+// members page for member changes, a team's page for its members and
+// repositories, the teams page after deleting a team.
+func orgSettingsFormPage(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	if len(parts) < 4 || parts[2] != "settings" {
+		return "/"
+	}
+	base := "/" + strings.Join(parts[:4], "/")
+	if parts[3] == "teams" && len(parts) >= 5 {
+		if len(parts) == 6 && parts[5] == "delete" {
+			return base
+		}
+		return base + "/" + parts[4]
+	}
+	return base
 }
 
 // serverError logs err under the request id and shows a generic page.

@@ -109,7 +109,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 
 // service builds a service over the env's stores with the given clock.
 func (e *env) service(now func() time.Time, opts ...envOption) *service.Service {
-	cfg := service.Config{Store: e.st, Audit: e.st, Keys: e.st, Sessions: e.st, Reminders: e.st, Repos: e.repos,
+	cfg := service.Config{Store: e.st, Audit: e.st, Keys: e.st, Sessions: e.st, Reminders: e.st, Orgs: e.st, Repos: e.repos,
 		Mailer: discardMailer{}, ExternalURL: "https://git.example.com",
 		Auth: auth.Config{MaxFailures: maxFailures, FailureWindow: failureWindow}, Now: now}
 	for _, o := range opts {

@@ -24,6 +24,15 @@ type Actor struct {
 	IP string
 	// System marks the operator's command line and background jobs.
 	System bool
+	// Key is the SSH key a user authenticated with over SSH (Token nil:
+	// a key, like a browser session, carries every scope; the SSH
+	// transport asks only repository decisions). Nil otherwise.
+	Key *Key
+	// DeployKey is set, and User nil, when the client authenticated with
+	// a repository's deploy key over SSH. It reaches that one repository
+	// only (authz.DeployKeyRepo); every rule that does not know it sees
+	// an anonymous client, which is the least it may be.
+	DeployKey *DeployKey
 }
 
 // SystemActor is the actor of the command line and of background jobs.

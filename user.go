@@ -59,6 +59,7 @@ func ValidLogin(s string) bool {
 var reservedLogins = map[string]bool{
 	"admin": true, "api": true, "avatars": true, "healthz": true, "login": true, "logout": true,
 	"metrics": true, "new": true, "settings": true, "setup": true, "static": true, "sudo": true,
+	"organizations": true, "orgs": true,
 }
 
 // ReservedLogin reports whether s names one of the server's own pages and

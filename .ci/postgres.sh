@@ -4,6 +4,9 @@
 #
 #   eval "$(bash .ci/postgres.sh start)"   # start; exports GATEHOUSE_TEST_POSTGRES_URL
 #   bash .ci/postgres.sh stop              # stop it and remove its files
+#   bash .ci/postgres.sh down              # stop the server, keep the cluster
+#   bash .ci/postgres.sh up                # start it again, same port and data
+#   bash .ci/postgres.sh restart           # down, then up
 #
 # start installs Debian's postgresql package when the binaries are missing,
 # creates a fresh cluster in a new temporary directory owned by the postgres
@@ -12,8 +15,12 @@
 # prints the export lines on stdout (progress goes to stderr). Every start
 # makes a new cluster, so runs never see each other's data; clusters left
 # behind by runs that were killed are removed once their server is gone.
-# stop takes the directory from GATEHOUSE_PG_DIR (set by start) or from its
-# second argument.
+# stop, down, up and restart take the directory from GATEHOUSE_PG_DIR (set
+# by start) or from their second argument. down and up let a test take the
+# database away from running servers and give it back (e2e/faults): down is
+# a fast shutdown, which ends every session with admin_shutdown (57P01) as
+# an operator's restart does, and up starts the same cluster on the same
+# port, so that clients reconnect to the URL they already have.
 set -euo pipefail
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -95,6 +102,7 @@ EOF
     grep -q 'could not bind\|Address already in use' "$dir/server.log" || { cat "$dir/server.log" >&2; exit 1; }
   done
   [ -n "$port" ] || { log "no free port found"; exit 1; }
+  echo "$port" >"$dir/port"
   as_pg "$PGBIN/createdb" --host=127.0.0.1 --port="$port" --username=postgres "$DB"
   log "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$port, files in $dir"
   echo "export GATEHOUSE_PG_DIR='$dir'"
@@ -115,8 +123,42 @@ stop() {
   log "stopped and removed $dir"
 }
 
+# cluster_dir checks and prints the directory for down, up and restart.
+cluster_dir() {
+  local dir=${1:-${GATEHOUSE_PG_DIR:-}}
+  [ -n "$dir" ] || { log "no directory (GATEHOUSE_PG_DIR is unset)"; exit 1; }
+  case $dir in
+  "${TMPDIR:-/tmp}"/gatehouse-pg.*) ;;
+  *) log "$dir is not a directory this script made"; exit 1 ;;
+  esac
+  [ -d "$dir/data" ] || { log "no cluster in $dir"; exit 1; }
+  echo "$dir"
+}
+
+down() {
+  local dir
+  dir=$(cluster_dir "${1:-}")
+  # Clusters started before start wrote the port file: take it from the
+  # running server.
+  [ -f "$dir/port" ] || sed -n 4p "$dir/data/postmaster.pid" >"$dir/port"
+  as_pg "$PGBIN/pg_ctl" --pgdata="$dir/data" --mode=fast --wait stop >/dev/null
+  log "stopped the server of $dir (files kept; up starts it again)"
+}
+
+up() {
+  local dir port
+  dir=$(cluster_dir "${1:-}")
+  port=$(cat "$dir/port")
+  as_pg "$PGBIN/pg_ctl" --pgdata="$dir/data" --log="$dir/server.log" --wait \
+    --options="-p $port" start >/dev/null || { tail -20 "$dir/server.log" >&2; exit 1; }
+  log "started the server of $dir again on 127.0.0.1:$port"
+}
+
 case ${1:-start} in
 start) start ;;
 stop) stop "${2:-}" ;;
-*) echo "usage: $0 [start|stop [DIR]]" >&2; exit 2 ;;
+down) down "${2:-}" ;;
+up) up "${2:-}" ;;
+restart) down "${2:-}" && up "${2:-}" ;;
+*) echo "usage: $0 [start|stop [DIR]|down [DIR]|up [DIR]|restart [DIR]]" >&2; exit 2 ;;
 esac

@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -72,4 +73,76 @@ func baseEnv(extra ...string) []string {
 		env = append(env, "TMPDIR="+v)
 	}
 	return append(env, extra...)
+}
+
+// createOrg makes the organization name with owner as its first owner,
+// through `gatehouse admin org create` when the binary has that command,
+// else through GHES's POST /api/v3/admin/organizations with adminToken (a
+// site administrator's token with site_admin).
+func createOrg(t *testing.T, s *server, name, owner, adminToken string) {
+	t.Helper()
+	_, stderr, err := s.AdminResult("org", "create", name, "--owner", owner)
+	if err == nil {
+		return
+	}
+	if !strings.Contains(stderr, "unknown admin command") {
+		t.Fatalf("gatehouse admin org create %s --owner %s: %v\n%s", name, owner, err, stderr)
+	}
+	body := `{"login":"` + name + `","admin":"` + owner + `"}`
+	if code, _, out := call(t, s.Client(t), "POST", s.URL+"/api/v3/admin/organizations", adminToken, body); code != 201 {
+		t.Fatalf("POST /admin/organizations: %d %s", code, out)
+	}
+}
+
+// ghSession is the GitHub CLI logged in to the server as one user, with
+// its own HOME and configuration.
+type ghSession struct {
+	t    *testing.T
+	ctx  context.Context
+	gh   string
+	env  []string
+	work string
+}
+
+// newGH logs gh in with token (gh auth login --with-token) in a fresh
+// configuration.
+func newGH(t *testing.T, ctx context.Context, s *server, gh, token string) *ghSession {
+	t.Helper()
+	tmp := t.TempDir()
+	home, work := filepath.Join(tmp, "home"), filepath.Join(tmp, "work")
+	for _, d := range []string{home, work} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := &ghSession{t: t, ctx: ctx, gh: gh, work: work, env: baseEnv(
+		"HOME="+home,
+		"GH_CONFIG_DIR="+filepath.Join(tmp, "gh"),
+		"SSL_CERT_FILE="+s.CAFile,
+		"GIT_SSL_CAINFO="+s.CAFile,
+		"GH_NO_UPDATE_NOTIFIER=1", "GH_PROMPT_DISABLED=1", "NO_COLOR=1",
+		"GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1",
+	)}
+	// gh refuses host:port in --hostname, so the host comes from GH_HOST.
+	run(t, ctx, work, append(append([]string{}, g.env...), "GH_HOST="+s.host), token+"\n", gh, "auth", "login", "--with-token")
+	return g
+}
+
+// run runs gh with args in the session's work directory and returns its
+// output, failing the test on a non-zero exit.
+func (g *ghSession) run(args ...string) string {
+	g.t.Helper()
+	return run(g.t, g.ctx, g.work, g.env, "", g.gh, args...)
+}
+
+// fail runs gh expecting a non-zero exit and returns its output.
+func (g *ghSession) fail(args ...string) string {
+	g.t.Helper()
+	cmd := exec.CommandContext(g.ctx, g.gh, args...)
+	cmd.Env, cmd.Dir = g.env, g.work
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		g.t.Fatalf("gh %s succeeded, want a failure:\n%s", strings.Join(args, " "), out)
+	}
+	return string(out)
 }

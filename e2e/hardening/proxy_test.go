@@ -48,3 +48,56 @@ func TestPlainHTTPThroughTrustedProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestHSTS checks that answers over HTTPS tell browsers to stay on HTTPS,
+// and that plain HTTP on loopback does not pretend to.
+func TestHSTS(t *testing.T) {
+	s := testenv.Start(t, testenv.Options{TLS: true})
+	for _, path := range []string{"/login", "/api/v3/meta", "/healthz"} {
+		resp, err := s.Client(t).Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=31536000" {
+			t.Errorf("GET %s over HTTPS: Strict-Transport-Security %q", path, got)
+		}
+	}
+	plain := testenv.Start(t, testenv.Options{})
+	resp, err := http.Get(plain.URL + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Strict-Transport-Security"); got != "" {
+		t.Errorf("plain HTTP sends Strict-Transport-Security %q", got)
+	}
+}
+
+// TestNoOpenRedirect is the regression for the .git redirect running
+// before the name was checked: GET /%2Fevil.example/x.git answered
+// Location: //evil.example/x (also with %5C), a link to another site.
+func TestNoOpenRedirect(t *testing.T) {
+	s := testenv.Start(t, testenv.Options{})
+	s.CreateUser("alice", false)
+	s.Admin("repo", "create", "alice/x")
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range []string{"/%2Fevil.example/x.git", "/%5Cevil.example/x.git", "/%2F%2Fevil.example/x.git", "/alice/%2F%2Fevil.example.git", "/.%2Fevil/x.git"} {
+		resp, err := c.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); loc != "" {
+			t.Errorf("GET %s redirects to %q", path, loc)
+		}
+	}
+	resp, err := c.Get(s.URL + "/alice/x.git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusMovedPermanently || loc != "/alice/x" {
+		t.Errorf("GET /alice/x.git: %d Location %q; want 301 to /alice/x", resp.StatusCode, loc)
+	}
+}

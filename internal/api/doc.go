@@ -16,8 +16,15 @@ package api
 
 // Where Gatehouse differs from a GitHub Enterprise Server, on purpose:
 //
-//   - There are no organizations: GET /user/orgs is an empty list, GET
-//     /orgs/{org} is 404, the GraphQL viewer has no organizations.
+//   - Members are added to organizations and teams at once: memberships
+//     are "active" where GitHub would send an invitation and answer
+//     "pending". Memberships are concealed (there are no public members):
+//     outsiders list no members and no teams. There are no nested teams,
+//     no team notification settings, no custom repository roles; triage
+//     and maintain are read and write. Team URLs name the routes served
+//     here (/orgs/{org}/teams/{team_slug}) rather than /teams/{id}.
+//   - An organization keeps one e-mail address, shown as email and (to
+//     owners) billing_email.
 //   - Features Gatehouse lacks are reported off (has_issues, has_wiki, …);
 //     settings it cannot keep (homepage, .gitignore and license templates,
 //     archiving, renaming, internal visibility) are refused with 422 rather

@@ -238,6 +238,12 @@ var credForms = []credForm{
 // the server mounts it.
 func (e *env) do(tb testing.TB, method, path, authorization string, body any) *httptest.ResponseRecorder {
 	tb.Helper()
+	return e.doWith(tb, method, path, authorization, nil, body)
+}
+
+// doWith is do with extra request headers.
+func (e *env) doWith(tb testing.TB, method, path, authorization string, hdr http.Header, body any) *httptest.ResponseRecorder {
+	tb.Helper()
 	var rd io.Reader
 	if body != nil {
 		if s, ok := body.(string); ok {
@@ -254,6 +260,9 @@ func (e *env) do(tb testing.TB, method, path, authorization string, body any) *h
 	req.RemoteAddr = "127.0.0.1:40000"
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	w := httptest.NewRecorder()
 	log := slog.New(slog.NewTextHandler(e.logs, nil))

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -263,12 +264,11 @@ func (q *gqlRoot) CreateRepository(ctx context.Context, args struct{ Input creat
 	if err != nil {
 		switch gatehouse.ErrorKind(err) {
 		case gatehouse.Forbidden:
-			msg := gatehouse.ErrorMessage(err)
-			if msg == authz.MsgCreateForOther {
+			if errors.Is(err, authz.ErrNotYours) {
 				return nil, &gqlError{"FORBIDDEN", fmt.Sprintf("%s does not have the correct permissions to execute `CreateRepository`", u.Login)}
 			}
-			if msg != authz.MsgPrivateScope && msg != authz.MsgPublicScope {
-				return nil, &gqlError{"FORBIDDEN", msg}
+			if !errors.Is(err, authz.ErrScope) {
+				return nil, &gqlError{"FORBIDDEN", gatehouse.ErrorMessage(err)}
 			}
 			need := "public_repo"
 			if private {
@@ -743,6 +743,51 @@ type ownerResolver struct {
 
 func (o *ownerResolver) ToUser() (*userResolver, bool)        { return o.u, o.u != nil }
 func (o *ownerResolver) ToOrganization() (*orgResolver, bool) { return o.o, o.o != nil }
+
+// The interface's own fields, for selections made on RepositoryOwner
+// rather than on one of its types.
+
+func (o *ownerResolver) ID() graphql.ID {
+	if o.o != nil {
+		return o.o.ID()
+	}
+	return o.u.ID()
+}
+
+func (o *ownerResolver) Login() string {
+	if o.o != nil {
+		return o.o.Login()
+	}
+	return o.u.Login()
+}
+
+func (o *ownerResolver) AvatarURL(args struct{ Size *int32 }) uri {
+	if o.o != nil {
+		return o.o.AvatarURL(args)
+	}
+	return o.u.AvatarURL(args)
+}
+
+func (o *ownerResolver) URL() uri {
+	if o.o != nil {
+		return o.o.URL()
+	}
+	return o.u.URL()
+}
+
+func (o *ownerResolver) ResourcePath() uri {
+	if o.o != nil {
+		return o.o.ResourcePath()
+	}
+	return o.u.ResourcePath()
+}
+
+func (o *ownerResolver) Repositories(ctx context.Context, args repoConnArgs) (*repoConnection, error) {
+	if o.o != nil {
+		return o.o.Repositories(ctx, args)
+	}
+	return o.u.Repositories(ctx, args)
+}
 
 // owner wraps an account as a RepositoryOwner.
 func (h *Handler) owner(rq *request, u *gatehouse.User) *ownerResolver {

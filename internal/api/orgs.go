@@ -289,7 +289,6 @@ func (h *Handler) handleUserMemberships(rq *request) error {
 	switch rq.URL.Query().Get("state") {
 	case "", "active":
 	case "pending":
-		rq.setLink(rq.page(), false, 0)
 		return rq.json(http.StatusOK, []orgMembership{})
 	default:
 		return validation("Membership", "state", "invalid", "state must be active or pending")

@@ -86,6 +86,10 @@ func (h *Handler) table() []*route {
 		{method: "GET", pattern: p("/zen"), limit: "core", handle: h.handleZen},
 		{method: "GET", pattern: p("/rate_limit"), handle: h.handleRateLimit},
 
+		// Leaked-token reporting: anyone who finds a token may revoke it.
+		// Bounded and rate limited by the service; always 202.
+		{method: "POST", pattern: p("/credentials/revoke"), limit: "core", resource: "Credentials", handle: h.handleCredentialsRevoke},
+
 		// The authenticated user.
 		{method: "GET", pattern: p("/user"), auth: true, limit: "core", resource: "User", handle: h.handleUserGet},
 		{method: "PATCH", pattern: p("/user"), auth: true, scopes: []string{"user"}, limit: "core", resource: "User", handle: h.handleUserPatch},

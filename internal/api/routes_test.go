@@ -122,6 +122,8 @@ func body(rt *route) any {
 		return map[string]any{"role": "maintainer"}
 	case "PUT " + Prefix + "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}":
 		return map[string]any{"permission": "maintain"}
+	case "POST " + Prefix + "/credentials/revoke":
+		return map[string]any{"credentials": []string{"gtp_not-a-live-token"}}
 	case "POST " + Prefix + "/admin/organizations":
 		return map[string]any{"login": "neworg", "admin": "bob", "profile_name": "New Org"}
 	case "POST " + GraphQLPath:
@@ -265,6 +267,27 @@ func TestRouteTableWalk(t *testing.T) {
 					expectError(t, w, http.StatusForbidden, msgSiteAdmin)
 				}
 			}
+			// An outsider of the organization holding every scope (root, a
+			// site admin, who gains nothing on organizations): concealed
+			// things are not found, lists are empty or public only.
+			if strings.Contains(rt.pattern, "/orgs/{org}") {
+				want, ok := outsiderStatus[rt.method+" "+strings.TrimPrefix(rt.pattern, Prefix)]
+				if !ok {
+					t.Fatalf("no outsider verdict for %s %s: add it to outsiderStatus", rt.method, rt.pattern)
+				}
+				outsider := f.token(t, f.root, "outsider", allScopes()...)
+				w := f.do(t, rt.method, path, "token "+outsider, body(rt))
+				if w.Code != want {
+					t.Fatalf("outsider with every scope: status %d, want %d: %s", w.Code, want, w.Body)
+				}
+				if want == http.StatusOK && rt.method == "GET" && strings.HasPrefix(w.Body.String(), "[") {
+					for _, private := range []string{"tools", `"bob"`, "devs"} {
+						if strings.Contains(w.Body.String(), private) {
+							t.Errorf("an outsider's listing shows %s: %s", private, w.Body)
+						}
+					}
+				}
+			}
 			// Private repository of the caller through a token without repo:
 			// still 404, so a token cannot probe for private names.
 			if rt.repo {
@@ -303,6 +326,32 @@ func TestRouteTableWalk(t *testing.T) {
 	}
 }
 
+// outsiderStatus is what a signed-in outsider of acme holding every scope
+// gets from each organization route in the walk fixture.
+var outsiderStatus = map[string]int{
+	"GET /orgs/{org}":                                             http.StatusOK,
+	"PATCH /orgs/{org}":                                           http.StatusNotFound,
+	"GET /orgs/{org}/members":                                     http.StatusOK, // empty
+	"GET /orgs/{org}/memberships/{username}":                      http.StatusNotFound,
+	"PUT /orgs/{org}/memberships/{username}":                      http.StatusNotFound,
+	"DELETE /orgs/{org}/memberships/{username}":                   http.StatusNotFound,
+	"GET /orgs/{org}/repos":                                       http.StatusOK, // public only
+	"POST /orgs/{org}/repos":                                      http.StatusForbidden,
+	"GET /orgs/{org}/teams":                                       http.StatusOK, // empty
+	"POST /orgs/{org}/teams":                                      http.StatusNotFound,
+	"GET /orgs/{org}/teams/{team_slug}":                           http.StatusNotFound,
+	"PATCH /orgs/{org}/teams/{team_slug}":                         http.StatusNotFound,
+	"DELETE /orgs/{org}/teams/{team_slug}":                        http.StatusNotFound,
+	"GET /orgs/{org}/teams/{team_slug}/members":                   http.StatusNotFound,
+	"GET /orgs/{org}/teams/{team_slug}/memberships/{username}":    http.StatusNotFound,
+	"PUT /orgs/{org}/teams/{team_slug}/memberships/{username}":    http.StatusNotFound,
+	"DELETE /orgs/{org}/teams/{team_slug}/memberships/{username}": http.StatusNotFound,
+	"GET /orgs/{org}/teams/{team_slug}/repos":                     http.StatusNotFound,
+	"GET /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}":      http.StatusNotFound,
+	"PUT /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}":      http.StatusNotFound,
+	"DELETE /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}":   http.StatusNotFound,
+}
+
 // successStatus is what a caller with every scope gets from a route in
 // the walk fixture.
 func successStatus(rt *route) int {
@@ -314,6 +363,8 @@ func successStatus(rt *route) int {
 		return http.StatusOK // the membership
 	case "GET " + Prefix + "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}":
 		return http.StatusNoContent // granted; asked without the repository media type
+	case "POST " + Prefix + "/credentials/revoke":
+		return http.StatusAccepted
 	}
 	switch rt.method {
 	case "POST":
@@ -363,7 +414,9 @@ func TestRouteTableShape(t *testing.T) {
 		if rt.siteAdmin && (!rt.auth || !slices.Contains(rt.scopes, "site_admin")) {
 			t.Errorf("%s is for site admins but does not demand credentials and site_admin", key)
 		}
-		if rt.method != "GET" && !rt.auth {
+		// Leaked-token reporting is for anyone who finds a token: it
+		// revokes, never grants, and the service bounds it.
+		if rt.method != "GET" && !rt.auth && key != "POST "+Prefix+"/credentials/revoke" {
 			t.Errorf("%s changes state without credentials", key)
 		}
 		for _, s := range rt.scopes {

@@ -18,6 +18,7 @@
 package authz
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gatehouse/gatehouse"
@@ -57,6 +58,16 @@ const (
 	MsgCreateForOther = "You can only create repositories for your own account."
 	MsgSelfSuspend    = "you cannot suspend your own account"
 	MsgSelfDemote     = "you cannot remove your own site admin role"
+)
+
+// Reasons for a refusal that a transport may word differently, matched
+// with errors.Is.
+var (
+	// ErrScope: the token lacks a scope the operation needs.
+	ErrScope = errors.New("the token lacks a scope")
+	// ErrNotYours: the account or organization is not the actor's to act
+	// for.
+	ErrNotYours = errors.New("not the actor's account")
 )
 
 func unauthenticated(op string) error {
@@ -242,16 +253,17 @@ func CreateRepo(actor *gatehouse.Actor, owner *gatehouse.User, role gatehouse.Or
 		return err
 	}
 	if owner.IsOrg && role == "" {
-		return forbidden(op, MsgCreateForOther)
+		return &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Err: ErrNotYours,
+			Msg: fmt.Sprintf("You must be a member of %s to create its repositories.", owner.Login)}
 	}
 	if !owner.IsOrg && actor.User.ID != owner.ID {
-		return forbidden(op, MsgCreateForOther)
+		return &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: MsgCreateForOther, Err: ErrNotYours}
 	}
 	if private && !HasScope(actor, "repo") {
-		return forbidden(op, MsgPrivateScope)
+		return &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: MsgPrivateScope, Err: ErrScope}
 	}
 	if !HasScope(actor, "public_repo") {
-		return forbidden(op, MsgPublicScope)
+		return &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: MsgPublicScope, Err: ErrScope}
 	}
 	return nil
 }

@@ -261,7 +261,7 @@ func (h *Handler) advertise(w http.ResponseWriter, r *http.Request, repo *gateho
 	err := h.Repos.Run(ctx, repo.ID, service, gitrepo.RunOptions{Advertise: true, Protocol: protocol, Stdout: out})
 	switch {
 	case err == nil:
-	case errors.Is(context.Cause(ctx), errStalled):
+	case out.stalled():
 		h.Log.Info("ref advertisement stopped: the client stalled", "repo", repo.FullName(), "request_id", httpx.RequestID(r.Context()))
 	default:
 		h.Log.Warn("ref advertisement failed", "repo", repo.FullName(), "err", err, "request_id", httpx.RequestID(r.Context()))
@@ -314,7 +314,7 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 	if enc == "gzip" || enc == "x-gzip" {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			if in.err != nil && in.err != io.EOF {
+			if err := in.failed(); err != nil && err != io.EOF {
 				h.bodyFailed(w, r, in, err)
 				return
 			}
@@ -342,9 +342,9 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 	err := h.Repos.Run(ctx, repo.ID, service, opts)
 	release() // git has exited: the bookkeeping below needs no slot
 	if err != nil {
-		cause := context.Cause(ctx)
+		stalled := in.stalled() || out.stalled()
 		switch {
-		case errors.Is(cause, errStalled):
+		case stalled:
 			h.Log.Info("git request stopped: the client stalled", "repo", repo.FullName(), "service", service, "idle_timeout", idle, "request_id", httpx.RequestID(ctx))
 		case errors.Is(err, context.Canceled):
 			h.Log.Info("git request cancelled by client", "repo", repo.FullName(), "service", service, "request_id", httpx.RequestID(ctx))
@@ -352,7 +352,7 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 			h.Log.Warn("git service failed", "repo", repo.FullName(), "service", service, "err", err, "request_id", httpx.RequestID(ctx))
 		}
 		if !out.wrote {
-			if errors.Is(cause, errStalled) {
+			if stalled {
 				plain(w, http.StatusRequestTimeout, "The request body stalled: nothing arrived for "+idle.String()+".")
 			} else {
 				plain(w, http.StatusInternalServerError, "git "+string(service)+" failed (request "+httpx.RequestID(ctx)+").")

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -44,30 +45,44 @@ type idleReader struct {
 	rc   *http.ResponseController
 	idle time.Duration
 	stop context.CancelCauseFunc
-	err  error
 	// finished is set when the handler is done: the connection's deadline
 	// then belongs to the server again (a next request on it), and a
 	// read still under way in git's stdin copier must not move it.
 	finished atomic.Bool
+
+	mu  sync.Mutex
+	err error // the first error a read returned
+	// waitingSince is when the read under way, with a deadline, began.
+	waitingSince time.Time
 }
 
 func (b *idleReader) Read(p []byte) (int, error) {
-	if b.err != nil {
-		return 0, b.err
+	if err := b.failed(); err != nil {
+		return 0, err
 	}
-	deadline := !b.finished.Load() && b.rc.SetReadDeadline(time.Now().Add(b.idle)) == nil
+	now := time.Now()
+	deadline := !b.finished.Load() && b.rc.SetReadDeadline(now.Add(b.idle)) == nil
+	if deadline {
+		b.mu.Lock()
+		b.waitingSince = now
+		b.mu.Unlock()
+	}
 	n, err := b.r.Read(p)
+	b.mu.Lock()
+	b.waitingSince = time.Time{}
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			err = errStalled
+		}
+		b.err = err
+	}
+	b.mu.Unlock()
 	if err != nil {
 		// No deadline is set after this: at the end of an HTTP/1 body the
 		// server starts its own read of the connection (to notice the
 		// client leaving), and a deadline would end that read and the
 		// request with it. The server cleared ours when it started.
-		b.err = err
 		if err != io.EOF {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				err = errStalled
-				b.err = err
-			}
 			b.stop(err)
 		}
 		return n, err
@@ -78,11 +93,24 @@ func (b *idleReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+func (b *idleReader) failed() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}
+
 // finish gives the connection's read deadline back to the server.
 func (b *idleReader) finish() { b.finished.Store(true) }
 
 // stalled reports whether the body ended because the client went quiet.
-func (b *idleReader) stalled() bool { return errors.Is(b.err, errStalled) }
+// The request's context cannot tell: the HTTP/1 server cancels it itself
+// when a read fails, and git may be gone before the read that failed has
+// returned here, so a read still waiting past its deadline counts too.
+func (b *idleReader) stalled() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return errors.Is(b.err, errStalled) || !b.waitingSince.IsZero() && time.Since(b.waitingSince) >= b.idle
+}
 
 // idleWriter sends each chunk git writes to the client at once, so that
 // progress reaches the user and memory does not hold the pack, and gives
@@ -95,7 +123,11 @@ type idleWriter struct {
 	idle  time.Duration
 	stop  context.CancelCauseFunc
 	wrote bool
+	err   error
 }
+
+// stalled reports whether a write failed because the client read nothing.
+func (f *idleWriter) stalled() bool { return errors.Is(f.err, errStalled) }
 
 func (f *idleWriter) Write(p []byte) (int, error) {
 	f.wrote = true
@@ -108,6 +140,7 @@ func (f *idleWriter) Write(p []byte) (int, error) {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			err = errStalled
 		}
+		f.err = err
 		f.stop(err)
 		return n, err
 	}

@@ -15,6 +15,9 @@ func LeakMessage(u *gatehouse.User, t *gatehouse.Token, l gatehouse.TokenLeak, b
 	note := printable(t.Note)
 	var b strings.Builder
 	var subject string
+	if l.Repo == "" {
+		return reportedMessage(u, t, note, baseURL)
+	}
 	if strings.HasPrefix(u.Locale, "ja") {
 		pusher := l.Pusher
 		if pusher == "" {
@@ -51,6 +54,36 @@ func LeakMessage(u *gatehouse.User, t *gatehouse.Token, l gatehouse.TokenLeak, b
 			fmt.Fprintf(&b, ":\n\n  %s/settings/tokens\n", baseURL)
 		} else {
 			b.WriteString(" under Settings > Developer settings > Personal access tokens.\n")
+		}
+	}
+	return gatehouse.Message{To: u.Email, Subject: subject, Body: b.String()}
+}
+
+// reportedMessage is the mail about a token someone reported as exposed
+// through the revocation endpoint, which says nothing of where they found
+// it.
+func reportedMessage(u *gatehouse.User, t *gatehouse.Token, note, baseURL string) gatehouse.Message {
+	var b strings.Builder
+	var subject string
+	if strings.HasPrefix(u.Locale, "ja") {
+		subject = fmt.Sprintf("[Gatehouse] 個人用アクセストークン「%s」が流出の報告を受けたため取り消しました", shorten(note, 40))
+		fmt.Fprintf(&b, "%s さん\n\n", u.Login)
+		fmt.Fprintf(&b, "個人用アクセストークン「%s」(…%s)が公開された場所で見つかったと報告されたため、取り消しました。もう使えません。\n\n", note, t.LastEight)
+		b.WriteString("このトークンは他人に知られたものとして扱い、使っていた場所から取り除いてください。")
+		if baseURL != "" {
+			fmt.Fprintf(&b, "新しいトークンはここで作成できます:\n\n  %s/settings/tokens\n", baseURL)
+		} else {
+			b.WriteString("\n")
+		}
+	} else {
+		subject = fmt.Sprintf("[Gatehouse] Your personal access token %q was reported as exposed and revoked", note)
+		fmt.Fprintf(&b, "Hello %s,\n\n", u.Login)
+		fmt.Fprintf(&b, "Your personal access token %q (ending in %s) was reported as found exposed, so it\nhas been revoked and no longer works.\n\n", note, t.LastEight)
+		b.WriteString("Treat it as known to others and remove it wherever it was used.")
+		if baseURL != "" {
+			fmt.Fprintf(&b, " Create a new one at:\n\n  %s/settings/tokens\n", baseURL)
+		} else {
+			b.WriteString("\n")
 		}
 	}
 	return gatehouse.Message{To: u.Email, Subject: subject, Body: b.String()}

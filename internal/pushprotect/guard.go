@@ -106,7 +106,11 @@ func Report(w io.Writer, leaks []Leak) {
 			break
 		}
 		fmt.Fprintf(w, "  token …%s (%q of %s)\n", l.Token.LastEight, l.Token.Note, l.Owner.Login)
-		fmt.Fprintf(w, "    commit: %s\n", l.Commit)
+		if l.Commit != "" {
+			fmt.Fprintf(w, "    commit: %s\n", l.Commit)
+		} else {
+			fmt.Fprintf(w, "    object: %s\n", l.Object)
+		}
 		fmt.Fprintf(w, "    %s\n\n", where(l.Finding))
 	}
 	notified := true
@@ -121,7 +125,20 @@ func Report(w io.Writer, leaks []Leak) {
 	}
 	fmt.Fprintf(w, "Create a new one under Settings > Developer settings > Personal access tokens,\n")
 	fmt.Fprintf(w, "and keep it out of the repository (an environment variable or a credential helper).\n\n")
-	first := leaks[0].Commit
+	first := ""
+	for _, l := range leaks {
+		if l.Commit != "" {
+			first = l.Commit
+			break
+		}
+	}
+	if first == "" {
+		// Only objects that no pushed ref reaches, which git push does
+		// not send: the client built the pack itself.
+		fmt.Fprintf(w, "The push carries objects that none of its refs reaches; git push sends only what\n")
+		fmt.Fprintf(w, "the refs need. Push with git push from a clone that does not hold the token.\n\n")
+		return
+	}
 	fmt.Fprintf(w, "Remove the token from your commits, then push again. In the last commit:\n")
 	fmt.Fprintf(w, "  edit the file, then: git commit --amend --all\n")
 	fmt.Fprintf(w, "In an older commit, rewrite from the one that added it:\n")
@@ -131,14 +148,14 @@ func Report(w io.Writer, leaks []Leak) {
 
 func where(f Finding) string {
 	switch {
-	case f.Ref != "" || (f.Path != "" && f.Line == 0):
+	case f.Ref != "" || f.Object != "" || (f.Path != "" && f.Line == 0):
 		return "in " + f.Location()
-	case f.Tag != "":
-		return "in the message of tag " + f.Tag
-	case f.Path == "":
-		return "in the commit message"
+	case f.Tag != "" || f.Path == "":
+		return "in the " + f.Location()
+	case f.Encoding != "":
+		return fmt.Sprintf("path:   %s (line %d, %s)", f.Redact(f.Path), f.Line, f.Encoding)
 	}
-	return fmt.Sprintf("path:   %s (line %d)", f.Path, f.Line)
+	return fmt.Sprintf("path:   %s (line %d)", f.Redact(f.Path), f.Line)
 }
 
 func plural(n int, one, many string) string {

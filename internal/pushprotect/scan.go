@@ -1,19 +1,30 @@
 // Package pushprotect keeps live personal access tokens of this instance
 // out of its repositories. It runs as git's pre-receive hook, so that it
-// sees a push's objects in quarantine before any ref moves: it lists the
-// new objects, looks for token-shaped strings with a valid checksum (cheap,
-// no database), looks only those up by hash, and rejects the push when one
-// is a live token, which it then revokes and reports to its owner.
+// sees a push's objects in quarantine before any ref moves: it reads every
+// object the push brings, looks for token-shaped strings with a valid
+// checksum (cheap, no database), looks only those up by hash, and rejects
+// the push when one is a live token, which it then revokes and reports to
+// its owner.
+//
+// What is searched: every commit, tag, tree and blob in the push's
+// quarantine that the repository did not hold before, whether a pushed
+// ref reaches it or not (git serves any stored object by id); in blobs,
+// commit and tag messages the bytes as they are with NUL bytes dropped (so
+// that UTF-16 text of ASCII reads as ASCII), the content of long base64
+// runs, and in blobs the content of gzip streams; in trees every entry
+// name; and the names of the pushed refs.
 package pushprotect
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,9 +35,11 @@ import (
 
 // Defaults for Scanner's bounds.
 const (
-	DefaultMaxBlobSize = 1 << 20
-	DefaultMaxBytes    = 1 << 30
-	DefaultTimeout     = 120 * time.Second
+	DefaultMaxBytes = 1 << 30
+	DefaultTimeout  = 120 * time.Second
+	// DefaultMaxGunzip is how much of one gzip-compressed blob is
+	// decompressed and searched.
+	DefaultMaxGunzip = 64 << 20
 	// MaxCandidates bounds the distinct token-shaped strings one push may
 	// carry: the checksum is public, so they are cheap to forge, and each
 	// costs memory and a lookup. Real pushes carry none or a few.
@@ -76,49 +89,98 @@ func isOID(s string) bool {
 }
 
 // Finding is a candidate token and where the push holds it. Token is the
-// secret itself: it may be looked up, never logged or shown.
+// secret itself: it may be looked up, never logged or shown. The other
+// strings may be shown and stored: Scan has replaced in them every
+// candidate the push holds by its last eight characters.
 type Finding struct {
 	Token string
 	// Commit is the first new commit (oldest first) whose tree holds the
-	// blob, or the commit or tag whose message holds the token.
+	// blob, or the commit or tag whose message holds the token; "" when
+	// no pushed ref reaches the object (then Object is set).
 	Commit string
 	// Path is the file's path in Commit, "" when the token is in the
-	// commit message (or in a tag's, then Tag is set).
+	// commit message (or in a tag's, then Tag is set). For a tree no
+	// pushed ref reaches, it is the entry's name.
 	Path string
 	Tag  string
 	// Line is the line in the file; 0 when the token is in the path
-	// itself (a file or directory name).
+	// itself (a file or directory name). In base64 text it is the line
+	// the base64 starts on; in gzip content, the line of the
+	// decompressed text.
 	Line int
 	// Ref is set when the token is in the name of a pushed ref.
 	Ref string
+	// Object is set when the token is in an object the push brings but
+	// no pushed ref reaches: that object's id.
+	Object string
+	// Encoding says how the content that holds the token is encoded: ""
+	// (as it is, or UTF-16), "base64", "gzip" or "gzip, base64".
+	Encoding string
 }
 
 // Location describes where the finding is, for people.
 func (f Finding) Location() string {
+	enc := ""
+	if f.Encoding != "" {
+		enc = " (" + f.Encoding + ")"
+	}
 	switch {
 	case f.Ref != "":
 		return "the name of ref " + f.Redact(f.Ref)
+	case f.Object != "" && f.Path != "" && f.Line == 0:
+		return "the file or directory name " + f.Redact(f.Path) + " in an object not reachable from any pushed ref (" + f.Object + ")"
+	case f.Object != "":
+		return "an object not reachable from any pushed ref (" + f.Object + ")" + enc
 	case f.Path != "" && f.Line == 0:
 		return "the file or directory name " + f.Redact(f.Path)
 	case f.Tag != "":
-		return "message of tag " + f.Tag
+		return "message of tag " + f.Redact(f.Tag) + enc
 	case f.Path == "":
-		return "commit message"
+		return "commit message" + enc
 	}
-	return f.Path + ":" + strconv.Itoa(f.Line)
+	return f.Redact(f.Path) + ":" + strconv.Itoa(f.Line) + enc
 }
 
 // Redact replaces the token in s (a path or ref name that holds it) by
 // its last eight characters, so that s can be shown and stored.
 func (f Finding) Redact(s string) string {
-	return strings.ReplaceAll(s, f.Token, "<token …"+token.LastEight(f.Token)+">")
+	return strings.ReplaceAll(s, f.Token, redacted(f.Token))
+}
+
+func redacted(tok string) string { return "<token …" + token.LastEight(tok) + ">" }
+
+// redactAll replaces every candidate of fs in every location string of
+// fs: a directory named by one token may hold a file with another, and
+// the path of the second must not show the first.
+func redactAll(fs []Finding) []Finding {
+	if len(fs) == 0 {
+		return fs
+	}
+	toks := make([]string, 0, len(fs))
+	for _, f := range fs {
+		toks = append(toks, f.Token)
+	}
+	// Longest first: a candidate's shorter-prefix variants are its
+	// suffixes, and the Replacer prefers earlier pairs at one position.
+	slices.SortStableFunc(toks, func(a, b string) int { return len(b) - len(a) })
+	pairs := make([]string, 0, 2*len(toks))
+	for _, t := range toks {
+		pairs = append(pairs, t, redacted(t))
+	}
+	r := strings.NewReplacer(pairs...)
+	for i := range fs {
+		fs[i].Path, fs[i].Ref, fs[i].Tag = r.Replace(fs[i].Path), r.Replace(fs[i].Ref), r.Replace(fs[i].Tag)
+	}
+	return fs
 }
 
 // Stats describe one scan.
 type Stats struct {
-	Objects    int   // objects read
-	Bytes      int64 // bytes of commits, tags and blobs searched
-	Incomplete bool  // a bound stopped the scan early
+	Objects int // objects read
+	// Bytes counts what was searched: commits, tags, trees and blobs as
+	// stored, and gzip content once decompressed.
+	Bytes      int64
+	Incomplete bool // a bound stopped the scan early
 	Duration   time.Duration
 }
 
@@ -126,21 +188,35 @@ type Stats struct {
 // value uses "git" from PATH and the default bounds.
 type Scanner struct {
 	Git string
-	// MaxBlobSize skips larger blobs: they are seldom text, and reading
-	// them would make every push of a binary slow.
-	MaxBlobSize int64
 	// MaxBytes and Timeout bound one scan; when either is reached the scan
 	// stops and reports itself incomplete, and the hook refuses the push:
 	// a bound that let the rest through would be a way around the check.
+	// Blobs of any size are searched, a chunk at a time.
 	MaxBytes int64
 	Timeout  time.Duration
+	// MaxGunzip bounds how much of one gzip-compressed blob is
+	// decompressed and searched (it counts against MaxBytes too); what a
+	// blob holds beyond it is searched only as stored. A bound per blob,
+	// not a refusal, so that a large .gz can still be pushed.
+	MaxGunzip int64
 }
 
-// Scan searches the objects that the updates bring and that no existing
-// ref reaches, in the repository git finds from dir and env (inside a
-// pre-receive hook: the current directory and the environment git gave
-// the hook, which points at the quarantined objects). It returns each
-// distinct candidate once, at its first location.
+// The variables through which git describes the quarantine to a
+// pre-receive hook: the directory the push's objects are in until the
+// hook accepts them, and the repository's own objects as an alternate.
+const (
+	envQuarantine = "GIT_QUARANTINE_PATH"
+	envObjects    = "GIT_OBJECT_DIRECTORY"
+	envAlternates = "GIT_ALTERNATE_OBJECT_DIRECTORIES"
+)
+
+// Scan searches the objects that the push brings, in the repository git
+// finds from dir and env (inside a pre-receive hook: the current directory
+// and the environment git gave the hook, which points at the quarantined
+// objects). That is what the updates reach and no existing ref does (with
+// the commit and path that hold each object), and every other object of
+// the quarantine that the repository did not hold before (without). It
+// returns each distinct candidate once, at its first location.
 func (s *Scanner) Scan(ctx context.Context, dir string, env []string, updates []Update) ([]Finding, Stats, error) {
 	start := time.Now()
 	var st Stats
@@ -159,39 +235,55 @@ func (s *Scanner) Scan(ctx context.Context, dir string, env []string, updates []
 			return true
 		})
 	}
-	if len(tips) == 0 {
+	quarantine := getenv(env, envQuarantine)
+	if len(tips) == 0 && quarantine == "" {
 		return nil, st, nil
 	}
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	maxBlob := s.MaxBlobSize
-	if maxBlob <= 0 {
-		maxBlob = DefaultMaxBlobSize
-	}
 	maxBytes := s.MaxBytes
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
+	maxGunzip := s.MaxGunzip
+	if maxGunzip <= 0 {
+		maxGunzip = DefaultMaxGunzip
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	// After what rev-list names, forward sends cat-file the quarantine's
+	// new objects that rev-list did not name.
+	var rest func(listed map[[32]byte]bool) ([]string, error)
+	if quarantine != "" {
+		rest = func(listed map[[32]byte]bool) ([]string, error) {
+			return s.unlisted(ctx, dir, env, quarantine, hexLen(updates), listed)
+		}
+	}
+
 	// rev-list names each new object once, commits oldest first, each
 	// followed by the trees and blobs it is the first to bring, so that a
-	// blob is attributed to the commit that introduced it; larger blobs
-	// it leaves out itself. forward passes the object ids on to cat-file
-	// and the paths, in the same order, to read. Everything streams; no
-	// object is held in memory whole. (cat-file could take the paths
-	// through with %(rest), but a custom format doubles its cost.)
-	list := s.command(ctx, dir, env, "rev-list", "--objects", "--in-commit-order", "--reverse",
-		"--filter=blob:limit="+strconv.FormatInt(maxBlob, 10), "--stdin", "--not", "--all")
-	list.Stdin = strings.NewReader(strings.Join(tips, "\n") + "\n")
-	cat := s.command(ctx, dir, env, "cat-file", "--batch")
-	listOut, err := list.StdoutPipe()
-	if err != nil {
-		return nil, st, err
+	// blob is attributed to the commit that introduced it. forward passes
+	// the object ids on to cat-file and the paths, in the same order, to
+	// read. Everything streams; no object is held in memory whole.
+	// (cat-file could take the paths through with %(rest), but a custom
+	// format doubles its cost.)
+	var list *exec.Cmd
+	var listOut io.Reader = strings.NewReader("")
+	var listErr, catErr bytes.Buffer
+	if len(tips) > 0 {
+		list = s.command(ctx, dir, env, "rev-list", "--objects", "--in-commit-order", "--reverse", "--stdin", "--not", "--all")
+		list.Stdin = strings.NewReader(strings.Join(tips, "\n") + "\n")
+		list.Stderr = &listErr
+		out, err := list.StdoutPipe()
+		if err != nil {
+			return nil, st, err
+		}
+		listOut = out
 	}
+	cat := s.command(ctx, dir, env, "cat-file", "--batch")
 	catIn, err := cat.StdinPipe()
 	if err != nil {
 		return nil, st, err
@@ -200,21 +292,29 @@ func (s *Scanner) Scan(ctx context.Context, dir string, env []string, updates []
 	if err != nil {
 		return nil, st, err
 	}
-	var listErr, catErr bytes.Buffer
-	list.Stderr, cat.Stderr = &listErr, &catErr
-	if err := list.Start(); err != nil {
-		return nil, st, fmt.Errorf("git rev-list: %w", err)
+	cat.Stderr = &catErr
+	if list != nil {
+		if err := list.Start(); err != nil {
+			return nil, st, fmt.Errorf("git rev-list: %w", err)
+		}
 	}
 	if err := cat.Start(); err != nil {
 		cancel()
-		list.Wait()
+		if list != nil {
+			list.Wait()
+		}
 		return nil, st, fmt.Errorf("git cat-file: %w", err)
 	}
-	paths := make(chan string, 1024)
+	paths := make(chan entry, 1024)
 	fwd := make(chan error, 1)
-	go func() { fwd <- forward(ctx, bufio.NewReader(listOut), catIn, paths) }()
+	go func() { fwd <- forward(ctx, bufio.NewReader(listOut), catIn, paths, rest) }()
 
-	findings, rerr := s.read(bufio.NewReaderSize(catOut, 64<<10), paths, maxBlob, maxBytes, &st, refFindings)
+	sc := newScan(maxBytes, maxGunzip, &st)
+	for _, f := range refFindings {
+		sc.add(f)
+	}
+	rerr := sc.read(bufio.NewReaderSize(catOut, 64<<10), paths)
+	findings := redactAll(sc.findings)
 	stopped := rerr == errBound
 	if rerr != nil {
 		// Stop both without waiting for them to finish on their own.
@@ -224,7 +324,11 @@ func (s *Scanner) Scan(ctx context.Context, dir string, env []string, updates []
 	if rerr == nil && ferr != nil && ctx.Err() == nil {
 		rerr = ferr
 	}
-	lerr, cerr := list.Wait(), cat.Wait()
+	var lerr error
+	if list != nil {
+		lerr = list.Wait()
+	}
+	cerr := cat.Wait()
 	st.Duration = time.Since(start)
 	if stopped || ctx.Err() == context.DeadlineExceeded {
 		st.Incomplete = true
@@ -244,137 +348,61 @@ func (s *Scanner) Scan(ctx context.Context, dir string, env []string, updates []
 // errBound stops reading when a scan reaches MaxBytes.
 var errBound = errors.New("pushprotect: scan bound reached")
 
-// read consumes cat-file's output: for each object a header line
-// "OID TYPE SIZE REST", SIZE bytes and a newline.
-func (s *Scanner) read(r *bufio.Reader, paths <-chan string, maxBlob, maxBytes int64, st *Stats, initial []Finding) ([]Finding, error) {
-	var (
-		findings []Finding
-		seen     = map[string]bool{}
-		finder   token.Finder
-		commit   string
-		tooMany  bool
-	)
-	add := func(hit Finding) bool {
-		if seen[hit.Token] {
-			return true
-		}
-		if len(findings) == MaxCandidates {
-			tooMany = true
-			return false
-		}
-		seen[hit.Token] = true
-		findings = append(findings, hit)
-		return true
-	}
-	for _, f := range initial {
-		add(f)
-	}
-	for {
-		hdr, err := r.ReadString('\n')
-		if err == io.EOF && hdr == "" {
-			return findings, nil
-		}
-		if err != nil {
-			return findings, fmt.Errorf("git cat-file: %w", err)
-		}
-		f := strings.Fields(hdr)
-		if len(f) == 2 && f[1] == "missing" {
-			return findings, fmt.Errorf("git cat-file: object %s missing", f[0])
-		}
-		rest, ok := <-paths
-		if !ok || len(f) != 3 {
-			return findings, fmt.Errorf("git cat-file: unexpected header %q", hdr)
-		}
-		size, err := strconv.ParseInt(f[2], 10, 64)
-		if err != nil || size < 0 {
-			return findings, fmt.Errorf("git cat-file: unexpected header %q", hdr)
-		}
-		st.Objects++
-		body := io.LimitReader(r, size)
-		var at Finding
-		switch f[1] {
-		case "commit":
-			commit = f[0]
-			at = Finding{Commit: commit}
-		case "tag":
-			at = Finding{Commit: f[0], Tag: rest}
-		case "blob":
-			at = Finding{Commit: commit, Path: rest}
-			if size > maxBlob {
-				body = nil // rev-list's filter already leaves these out
-			}
-		default: // trees hold names and ids, never file contents
-			body = nil
-		}
-		if rest != "" && f[1] != "tag" {
-			// The path itself: a token used as a file or directory name
-			// is as public as one inside a file.
-			finder.Find(strings.NewReader(rest), func(c token.Candidate) bool {
-				return add(Finding{Token: c.Token, Commit: commit, Path: rest})
-			})
-			if tooMany {
-				return nil, ErrTooManyCandidates
-			}
-		}
-		if body != nil {
-			if st.Bytes+size > maxBytes {
-				return findings, errBound
-			}
-			st.Bytes += size
-			err = finder.Find(body, func(c token.Candidate) bool {
-				hit := at
-				hit.Token, hit.Line = c.Token, c.Line
-				return add(hit)
-			})
-			if tooMany {
-				return nil, ErrTooManyCandidates
-			}
-			if err != nil {
-				return findings, fmt.Errorf("git cat-file: %w", err)
-			}
-		}
-		// Whatever was not read (a tree, or the rest of a body), and the
-		// newline after it.
-		if _, err := r.Discard(int(remaining(body, size))); err != nil {
-			return findings, fmt.Errorf("git cat-file: %w", err)
-		}
-		if b, err := r.ReadByte(); err != nil || b != '\n' {
-			return findings, fmt.Errorf("git cat-file: object %s not followed by a newline", f[0])
-		}
-	}
+// entry is what forward tells read about the next object cat-file
+// answers with.
+type entry struct {
+	path string // rev-list's path (tag name for a tag), "" for commits
+	// loose is set for an object of the quarantine that no pushed ref
+	// reaches; path is "" then.
+	loose bool
 }
 
 // forward copies rev-list's output to cat-file: object ids to its input,
 // and the path after each (empty for commits and tags, which rev-list
-// names without one) to paths. cat-file answers as it reads, and read
-// consumes its answers, so the channel only has to absorb the difference.
-func forward(ctx context.Context, list *bufio.Reader, cat io.WriteCloser, paths chan<- string) error {
+// names without one) to paths; then, when rest is set, the objects it
+// returns given what rev-list named. cat-file answers as it reads, and
+// read consumes its answers, so the channel only has to absorb the
+// difference.
+func forward(ctx context.Context, list *bufio.Reader, cat io.WriteCloser, paths chan<- entry, rest func(listed map[[32]byte]bool) ([]string, error)) error {
 	defer close(paths)
 	defer cat.Close()
 	w := bufio.NewWriter(cat)
-	for {
-		line, err := list.ReadString('\n')
-		if err == io.EOF && line == "" {
-			return w.Flush()
-		}
-		if err != nil {
-			return fmt.Errorf("git rev-list: %w", err)
-		}
-		oid, path, _ := strings.Cut(strings.TrimSuffix(line, "\n"), " ")
+	send := func(oid string, e entry) error {
 		select {
-		case paths <- path:
+		case paths <- e:
 		default:
 			// read is behind: let cat-file catch up before waiting.
 			if err := w.Flush(); err != nil {
 				return err
 			}
 			select {
-			case paths <- path:
+			case paths <- e:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		}
-		if _, err := w.WriteString(oid + "\n"); err != nil {
+		_, err := w.WriteString(oid + "\n")
+		return err
+	}
+	// listed holds what rev-list named, when there is a quarantine to
+	// compare it with.
+	var listed map[[32]byte]bool
+	if rest != nil {
+		listed = map[[32]byte]bool{}
+	}
+	for {
+		line, err := list.ReadString('\n')
+		if err == io.EOF && line == "" {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("git rev-list: %w", err)
+		}
+		oid, path, _ := strings.Cut(strings.TrimSuffix(line, "\n"), " ")
+		if listed != nil {
+			listed[oidKey(oid)] = true
+		}
+		if err := send(oid, entry{path: path}); err != nil {
 			return err
 		}
 		// Hand over what there is whenever rev-list pauses.
@@ -384,14 +412,102 @@ func forward(ctx context.Context, list *bufio.Reader, cat io.WriteCloser, paths 
 			}
 		}
 	}
+	if rest != nil {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		ids, err := rest(listed)
+		if err != nil {
+			return err
+		}
+		for _, oid := range ids {
+			if err := send(oid, entry{loose: true}); err != nil {
+				return err
+			}
+		}
+	}
+	return w.Flush()
 }
 
-// remaining returns how many bytes of an object's size are still unread.
-func remaining(body io.Reader, size int64) int64 {
-	if lr, ok := body.(*io.LimitedReader); ok {
-		return lr.N
+// oidKey packs a hex object id (SHA-1 or SHA-256) for a map.
+func oidKey(oid string) (k [32]byte) {
+	hex.Decode(k[:], []byte(oid[:min(len(oid), 64)]))
+	return k
+}
+
+// hexLen is the length of the repository's object ids, from the updates.
+func hexLen(updates []Update) int {
+	if len(updates) > 0 {
+		return len(updates[0].Old)
 	}
-	return size
+	return 40
+}
+
+// unlisted returns the objects of the quarantine directory q that are
+// not in listed and that the repository did not hold before the push:
+// those that no pushed ref reaches. The quarantine may hold others:
+// index-pack completes a thin pack with the objects its deltas are based
+// on, and a client may send what the server has; those were checked when
+// they came (or came before push protection), and a token in them is not
+// this pusher's. The repository's objects are what git sees without the
+// quarantine variables. In the usual push everything in the quarantine
+// was listed and no git runs.
+func (s *Scanner) unlisted(ctx context.Context, dir string, env []string, q string, hexLen int, listed map[[32]byte]bool) ([]string, error) {
+	var left []string
+	err := quarantineObjects(q, hexLen, func(oid string) {
+		if !listed[oidKey(oid)] {
+			left = append(left, oid)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list the quarantine: %w", err)
+	}
+	if len(left) == 0 {
+		return nil, nil
+	}
+	check := s.command(ctx, dir, unsetenv(env, envQuarantine, envObjects, envAlternates), "cat-file", "--batch-check=%(objectname)")
+	var checkErr bytes.Buffer
+	check.Stderr = &checkErr
+	check.Stdin = strings.NewReader(strings.Join(left, "\n") + "\n")
+	out, err := check.Output()
+	if err != nil {
+		return nil, fmt.Errorf("list the quarantine: git cat-file: %v: %s", err, bytes.TrimSpace(checkErr.Bytes()))
+	}
+	var fresh []string
+	for _, line := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
+		// "OID" for an object the repository has, "OID missing" for a
+		// new one.
+		if oid, ok := strings.CutSuffix(line, " missing"); ok && isOID(oid) {
+			fresh = append(fresh, oid)
+		} else if !isOID(line) {
+			return nil, fmt.Errorf("list the quarantine: git cat-file: unexpected line %q", line)
+		}
+	}
+	return fresh, nil
+}
+
+// getenv returns the value of key in env, the last one if repeated, as
+// the C library's getenv would with git's exec.
+func getenv(env []string, key string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
+}
+
+// unsetenv returns a copy of env without keys.
+func unsetenv(env []string, keys ...string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(keys, k) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // command runs git with the hook's environment: inside receive-pack it

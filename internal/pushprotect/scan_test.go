@@ -18,11 +18,11 @@ import (
 // repo is a bare repository in which tests build commits that no ref
 // reaches, as a push's objects are while pre-receive runs.
 type repo struct {
-	t   *testing.T
+	t   testing.TB
 	dir string
 }
 
-func newRepo(t *testing.T) *repo {
+func newRepo(t testing.TB) *repo {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("SKIPPING: git is not installed")
@@ -155,6 +155,7 @@ func TestScan(t *testing.T) {
 		inMsg:  {Commit: ids[1], Path: ""},
 		nested: {Commit: ids[1], Path: "deep/er/path/config.yml", Line: 3},
 		binTok: {Commit: ids[3], Path: "small.bin"},
+		bigTok: {Commit: ids[3], Path: "big.bin"},
 		later:  {Commit: ids[4], Path: ".env", Line: 1},
 	}
 	for tok, w := range want {
@@ -174,14 +175,12 @@ func TestScan(t *testing.T) {
 			t.Errorf("token already reachable from main reported at %s", g.Location())
 		case split:
 			t.Errorf("token split across lines reported at %s", g.Location())
-		case bigTok:
-			t.Errorf("token in a blob over the size limit reported at %s", g.Location())
 		default:
 			t.Errorf("unexpected finding at %s", g.Location())
 		}
 	}
-	if st.Incomplete || st.Bytes > 1<<20 {
-		t.Errorf("stats %+v: the big blob should have been skipped and the scan complete", st)
+	if st.Incomplete || st.Bytes < 2<<20 {
+		t.Errorf("stats %+v: the big blob should have been searched and the scan complete", st)
 	}
 	if st.Objects < len(ids) {
 		t.Errorf("stats %+v: fewer objects than commits", st)
@@ -289,6 +288,22 @@ func TestScanNames(t *testing.T) {
 	}
 	if hit := got[inRef]; hit.Ref == "" || hit.Commit != ids[0] {
 		t.Errorf("ref finding %+v", hit)
+	}
+
+	// Two tokens in one name: each location hides both.
+	a, b := newToken(t), newToken(t)
+	f, _, err = (&Scanner{}).Scan(context.Background(), r.dir, r.env(), []Update{{Old: strings.Repeat("0", 40), New: ids[0], Ref: "refs/heads/" + a + "-" + b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hit := range f {
+		loc := hit.Location()
+		if strings.Contains(loc, a[4:len(a)-8]) || strings.Contains(loc, b[4:len(b)-8]) {
+			t.Errorf("location %q shows a token", loc)
+		}
+	}
+	if len(tokens(f)) != 4 { // a, b, and the names inFile and inDir
+		t.Errorf("findings %+v", f)
 	}
 }
 

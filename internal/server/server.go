@@ -89,7 +89,7 @@ func New(svc *service.Service, opts Options) *Server {
 		}
 		ui.ServeHTTP(w, r)
 	})
-	s.handler = httpx.Logging(log, s.metrics.wrap(mux))
+	s.handler = httpx.Logging(log, s.metrics.wrap(hsts(opts.ExternalURL, mux)))
 	return s
 }
 
@@ -190,4 +190,17 @@ func (m *metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(&b, "# HELP gatehouse_git_requests_total Git smart HTTP requests.\n# TYPE gatehouse_git_requests_total counter\ngatehouse_git_requests_total %d\n", m.gitRequests.Load())
 	fmt.Fprintf(&b, "# HELP gatehouse_git_pushes_total Successful pushes.\n# TYPE gatehouse_git_pushes_total counter\ngatehouse_git_pushes_total %d\n", m.pushes.Load())
 	io.WriteString(w, b.String())
+}
+
+// hsts tells browsers to use HTTPS only, for a year, on every answer the
+// server gives over TLS or behind an https:// external URL: a token typed
+// into a page must never travel in clear because a link said http://.
+func hsts(externalURL string, next http.Handler) http.Handler {
+	behindTLS := strings.HasPrefix(strings.ToLower(externalURL), "https://")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil || behindTLS {
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
 }

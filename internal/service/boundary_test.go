@@ -533,3 +533,58 @@ func TestSetupLinkEndsWithFirstAccount(t *testing.T) {
 		t.Fatalf("setup made %+v", u)
 	}
 }
+
+// TestReportLeakedTokens covers GitHub's revocation endpoint as a use
+// case: anyone may report; live tokens of this instance are revoked,
+// recorded and their owners told; nothing says which were live; the cost
+// is bounded.
+func TestReportLeakedTokens(t *testing.T) {
+	ctx := context.Background()
+	mb := &mailbox{}
+	s, db := newService(t, withMailer(mb))
+	u := mustUser(t, s, NewUser{Login: "leaky", Email: "leaky@example.com"})
+	live, err := s.CreateToken(ctx, system, NewToken{UserID: u.ID, Note: "ci", Expires: "never"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := token.Generate(token.DefaultPrefix) // well-formed, unknown
+	reporter := gatehouse.AnonymousActor("203.0.113.7")
+	if err := s.ReportLeakedTokens(ctx, reporter, []string{"garbage", other, live.Secret, live.Secret}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FindTokenByID(ctx, live.Token.ID); !gatehouse.IsKind(err, gatehouse.NotFound) {
+		t.Fatalf("the reported token still exists: %v", err)
+	}
+	msgs := mb.take()
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Subject, "reported as exposed") || strings.Contains(msgs[0].Body, live.Secret) {
+		t.Fatalf("owner mail: %+v", msgs)
+	}
+	events, _ := db.ListAuditEvents(ctx, gatehouse.AuditFilter{UserID: u.ID}, gatehouse.Page{})
+	found := false
+	for _, e := range events {
+		if e.Action == gatehouse.AuditTokenLeaked {
+			found = e.IP == "203.0.113.7" && e.TokenID == live.Token.ID && !strings.Contains(e.Detail, live.Secret)
+		}
+	}
+	if !found {
+		t.Fatalf("no leaked event under the reporter's address: %+v", events)
+	}
+	if err := s.ReportLeakedTokens(ctx, reporter, make([]string, MaxReported+1)); !gatehouse.IsKind(err, gatehouse.Invalid) {
+		t.Fatalf("more than %d credentials: %v", MaxReported, err)
+	}
+	n := 1
+	for ; n < 1000; n++ {
+		if err := s.ReportLeakedTokens(ctx, reporter, nil); err != nil {
+			if !errors.Is(err, ErrBusy) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if n != reportsPerHour {
+		t.Fatalf("report %d refused; want the limit at %d per hour", n+1, reportsPerHour)
+	}
+	if err := s.ReportLeakedTokens(ctx, gatehouse.AnonymousActor("198.51.100.1"), nil); err != nil {
+		t.Fatalf("another client: %v", err)
+	}
+}

@@ -3,8 +3,11 @@ package service
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
@@ -69,6 +72,9 @@ func (s *Service) RevokeLeakedToken(ctx context.Context, actor *gatehouse.Actor,
 
 // leakDetail is the audit log's description of where a token was found.
 func leakDetail(l gatehouse.TokenLeak) string {
+	if l.Repo == "" {
+		return l.Location
+	}
 	pusher := l.Pusher
 	if pusher == "" {
 		pusher = "an unknown user"
@@ -78,4 +84,99 @@ func leakDetail(l gatehouse.TokenLeak) string {
 		commit = commit[:12]
 	}
 	return fmt.Sprintf("repo %s, commit %s, %s, pushed by %s", l.Repo, commit, l.Location, pusher)
+}
+
+// MaxReported is how many credentials one report may list, as GitHub's
+// POST /credentials/revoke.
+const MaxReported = 1000
+
+// reportsPerHour bounds the reports one client may make.
+const reportsPerHour = 60
+
+// ReportLeakedTokens revokes every live token of this instance among
+// secrets, for anyone who found them exposed (GitHub's
+// POST /credentials/revoke: no authentication). Each is recorded as leaked
+// under the reporting address and its owner e-mailed. The caller learns
+// nothing of which were live: the answer is the same whatever they are.
+// Cost is bounded: at most MaxReported per report, malformed strings
+// refused before any lookup, and reportsPerHour reports per client.
+// Errors: Invalid (too many), Unavailable (ErrBusy: the client reported
+// too often).
+func (s *Service) ReportLeakedTokens(ctx context.Context, actor *gatehouse.Actor, secrets []string) error {
+	const op = "report leaked tokens"
+	if len(secrets) > MaxReported {
+		return &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "credentials",
+			Msg: fmt.Sprintf("at most %d credentials per request", MaxReported)}
+	}
+	if !s.reports.allow(actor.ClientIP(), s.now()) {
+		return &gatehouse.Error{Op: op, Kind: gatehouse.Unavailable, Msg: "Too many reports from your network; try again later.", Err: ErrBusy}
+	}
+	seen := map[string]bool{}
+	for _, secret := range secrets {
+		if seen[secret] || token.Parse(secret) != nil {
+			continue // a malformed string costs no lookup
+		}
+		seen[secret] = true
+		t, err := s.store.FindTokenByHash(ctx, token.Hash(secret))
+		if gatehouse.IsKind(err, gatehouse.NotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if t.Expired(s.now()) {
+			continue
+		}
+		owner, err := s.store.FindUserByID(ctx, t.UserID)
+		if err != nil {
+			return err
+		}
+		leak := gatehouse.TokenLeak{Location: "a report to the revocation endpoint", IP: actor.ClientIP()}
+		if _, err := s.RevokeLeakedToken(ctx, gatehouse.SystemActor(), t, owner, leak); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reportLimiter counts reports per client (an address, or an IPv6 /64)
+// in hourly windows. Memory is bounded: when full it forgets finished
+// windows, and if all are current it refuses new clients until one ends.
+type reportLimiter struct {
+	mu      sync.Mutex
+	clients map[string]*reportWindow
+}
+
+type reportWindow struct {
+	start time.Time
+	n     int
+}
+
+func (l *reportLimiter) allow(ip string, now time.Time) bool {
+	key := auth.ClientKey(ip)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.clients == nil {
+		l.clients = make(map[string]*reportWindow)
+	}
+	w := l.clients[key]
+	if w == nil || now.Sub(w.start) >= time.Hour || now.Before(w.start) {
+		if w == nil && len(l.clients) >= failureLimitClients {
+			for k, v := range l.clients {
+				if now.Sub(v.start) >= time.Hour {
+					delete(l.clients, k)
+				}
+			}
+			if len(l.clients) >= failureLimitClients {
+				return false
+			}
+		}
+		w = &reportWindow{start: now}
+		l.clients[key] = w
+	}
+	if w.n >= reportsPerHour {
+		return false
+	}
+	w.n++
+	return true
 }

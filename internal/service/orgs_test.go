@@ -269,3 +269,28 @@ func TestTeamsAndRepos(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestMemberAdministersWhatTheyCreate checks GitHub's rule that a member
+// who creates an organization's repository administers it, even when the
+// base permission is none.
+func TestMemberAdministersWhatTheyCreate(t *testing.T) {
+	ctx := context.Background()
+	f := newOrgFixture(t)
+	none := gatehouse.PermNone
+	if err := f.s.UpdateOrg(ctx, session(f.olive, ""), f.org, OrgChange{BasePermission: &none}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.s.CreateRepo(ctx, tokenActor(f.mia, "repo"), NewRepo{Owner: "acme", Name: "mine", Private: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.access(t, tokenActor(f.mia, "repo"), r, authz.Admin); got != "ok" {
+		t.Fatalf("the creating member administers the repository: %s", got)
+	}
+	if got := f.access(t, tokenActor(f.otto, "repo"), r, authz.Read); got != "not found" {
+		t.Fatalf("an outsider: %s", got)
+	}
+	if _, err := f.s.CreateRepo(ctx, tokenActor(f.otto, "repo"), NewRepo{Owner: "acme", Name: "x"}); gatehouse.ErrorMessage(err) != "You must be a member of acme to create its repositories." {
+		t.Fatalf("an outsider creating: %v", err)
+	}
+}

@@ -87,6 +87,13 @@ func (s *Service) CreateRepo(ctx context.Context, actor *gatehouse.Actor, nr New
 		}
 		return nil, gatehouse.Wrap(op, gatehouse.Internal, err)
 	}
+	if owner.IsOrg && role == gatehouse.OrgMember && actor.User != nil {
+		// As on GitHub, a member who creates an organization's
+		// repository administers it, whatever the base permission.
+		if err := s.store.SetCollaborator(ctx, r.ID, actor.User.ID, gatehouse.PermAdmin); err != nil {
+			return r, err
+		}
+	}
 	if !nr.Readme {
 		return r, nil
 	}

@@ -90,6 +90,7 @@ type Service struct {
 	now         func() time.Time
 
 	failures  failureLimiter
+	reports   reportLimiter
 	hashSlots chan struct{}
 	hashWait  time.Duration
 }

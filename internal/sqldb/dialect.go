@@ -32,11 +32,12 @@ type dialect struct {
 type errClass int
 
 const (
-	classOther      errClass = iota
-	classUnique              // a unique or primary key constraint
-	classForeignKey          // a referenced row is missing
-	classInvalid             // NOT NULL or CHECK: a value the schema refuses
-	classBusy                // the database stayed locked past the timeout
+	classOther       errClass = iota
+	classUnique               // a unique or primary key constraint
+	classForeignKey           // a referenced row is missing
+	classInvalid              // NOT NULL or CHECK: a value the schema refuses
+	classBusy                 // the database stayed locked past the timeout
+	classUnavailable          // the database cannot be reached: refused, lost, shutting down
 )
 
 // Dialect-neutral names of the unique constraints that callers can run

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -65,14 +66,47 @@ func (db *DB) ListKeys(ctx context.Context, userID int64, page gatehouse.Page) (
 		ORDER BY id LIMIT $2 OFFSET $3`, userID, page.Limit(), page.Offset())
 }
 
-// DeleteKey removes a key. Returns NotFound.
+// DeleteKey removes a key and, in the same transaction, records an
+// invalidation of its user, so that every node ends the SSH sessions the
+// key opened. Returns NotFound.
 func (db *DB) DeleteKey(ctx context.Context, id int64) error {
 	const op = "delete key"
-	res, err := db.db.ExecContext(ctx, `DELETE FROM keys WHERE id = $1`, id)
-	if err == nil {
-		err = affected(op, res, "key not found")
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var userID int64
+		err := tx.QueryRowContext(ctx, `DELETE FROM keys WHERE id = $1 RETURNING user_id`, id).Scan(&userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return gatehouse.E(op, gatehouse.NotFound, "key not found")
+		}
+		if err != nil {
+			return err
+		}
+		return recordInvalidation(ctx, tx, 0, userID)
+	})
+	if err != nil {
+		return db.fail(op, err, "")
+	}
+	return nil
+}
+
+// FindKeyByFingerprint returns NotFound when no user has the key.
+func (db *DB) FindKeyByFingerprint(ctx context.Context, fingerprint string) (*gatehouse.Key, error) {
+	const op = "find key"
+	k, err := scanKey(db.db.QueryRowContext(ctx, `SELECT `+keyCols+` FROM keys WHERE fingerprint = $1`, fingerprint))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, gatehouse.E(op, gatehouse.NotFound, "key not found")
 	}
 	if err != nil {
+		return nil, db.fail(op, err, "")
+	}
+	return k, nil
+}
+
+// TouchKey records that key id was used at t; an earlier time than the
+// one recorded is ignored, so that out-of-order writes keep the latest.
+func (db *DB) TouchKey(ctx context.Context, id int64, t time.Time) error {
+	const op = "touch key"
+	if _, err := db.db.ExecContext(ctx, `UPDATE keys SET last_used_at = $1
+		WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)`, norm(t).UnixMilli(), id); err != nil {
 		return db.fail(op, err, "")
 	}
 	return nil

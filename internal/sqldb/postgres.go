@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,15 +49,35 @@ const (
 	pgDeadlockDetected     = "40P01"
 	pgLockNotAvailable     = "55P03"
 	pgTooManyConnections   = "53300"
+	pgAdminShutdown        = "57P01"
+	pgCrashShutdown        = "57P02"
 	pgCannotConnectNow     = "57P03"
+	pgIdleSessionTimeout   = "57P05"
+	// pgConnectionException is the class (first two characters) of the
+	// codes for connections that failed or were never made.
+	pgConnectionException = "08"
 )
 
+// postgresClassify reads pgx's errors. A server that is down, restarting
+// or shutting down shows as a failed dial (*pgconn.ConnectError, e.g.
+// connection refused), as FATAL admin_shutdown (57P01) to every session it
+// ends, as cannot_connect_now (57P03) while it starts or stops, or as a
+// connection pgx has closed: all of them are classUnavailable.
 func postgresClassify(err error) (errClass, string) {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || errors.Is(err, pgconn.ErrConnClosed) || pgconn.Timeout(err) {
+		return classUnavailable, ""
+	}
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		return classOther, ""
 	}
+	if strings.HasPrefix(pe.Code, pgConnectionException) {
+		return classUnavailable, ""
+	}
 	switch pe.Code {
+	case pgAdminShutdown, pgCrashShutdown, pgCannotConnectNow, pgIdleSessionTimeout:
+		return classUnavailable, ""
 	case pgUniqueViolation:
 		return classUnique, postgresUnique[pe.ConstraintName]
 	case pgForeignKeyViolation:
@@ -64,7 +85,7 @@ func postgresClassify(err error) (errClass, string) {
 	case pgNotNullViolation, pgCheckViolation:
 		return classInvalid, ""
 	case pgSerializationFailure, pgDeadlockDetected, pgLockNotAvailable,
-		pgTooManyConnections, pgCannotConnectNow:
+		pgTooManyConnections:
 		return classBusy, ""
 	}
 	return classOther, ""

@@ -16,10 +16,13 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"path"
@@ -27,6 +30,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -337,8 +341,34 @@ func (db *DB) fail(op string, err error, missing string) error {
 		return &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Msg: "value refused by the database", Err: err}
 	case classBusy:
 		return &gatehouse.Error{Op: op, Kind: gatehouse.Unavailable, Msg: "database is busy", Err: err}
+	case classUnavailable:
+		return &gatehouse.Error{Op: op, Kind: gatehouse.Unavailable, Msg: MsgUnavailable, Err: err}
+	}
+	if unreachable(err) {
+		return &gatehouse.Error{Op: op, Kind: gatehouse.Unavailable, Msg: MsgUnavailable, Err: err}
 	}
 	return gatehouse.Wrap(op, gatehouse.Internal, err)
+}
+
+// MsgUnavailable is the caller's message for a database that cannot be
+// reached. The cause (which may name the host) goes to the log only.
+const MsgUnavailable = "the database is unavailable; try again shortly"
+
+// unreachable reports whether err says that the connection to the
+// database failed, in terms that do not depend on the driver: the pool
+// gave up on bad connections, a connection was already closed, or the
+// network refused, reset or timed out. Such a failure is temporary from a
+// caller's point of view (the pool opens new connections as soon as the
+// server answers again), so it is Unavailable, not Internal.
+func unreachable(err error) bool {
+	var ne net.Error
+	return errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) ||
+		errors.As(err, &ne)
 }
 
 // affected returns the NotFound error msg when res touched no row.

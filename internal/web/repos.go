@@ -76,7 +76,9 @@ type repoData struct {
 
 func (h *Handler) handleRepo(w http.ResponseWriter, r *http.Request) {
 	owner, name := r.PathValue("owner"), r.PathValue("repo")
-	if trimmed, ok := strings.CutSuffix(name, ".git"); ok && trimmed != "" {
+	// Names are checked before the redirect: /%2Fevil.example/x.git must
+	// not become Location: //evil.example/x, a link to another site.
+	if trimmed, ok := strings.CutSuffix(name, ".git"); ok && trimmed != "" && gatehouse.ValidLogin(owner) && gatehouse.ValidRepoName(trimmed) {
 		http.Redirect(w, r, "/"+owner+"/"+trimmed, http.StatusMovedPermanently)
 		return
 	}

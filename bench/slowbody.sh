@@ -62,6 +62,8 @@ echo "== concurrent git processes under 200 slow-body connections (defaults: 64 
 sb -conns 200 -addrs 1 -send ''
 sb -conns 200 -addrs 1
 sb -conns 200 -addrs 50
+echo "-- held past the 30 s idle timeout: the held requests' git processes are stopped, their clients come back"
+sb -conns 200 -addrs 1 -hold 35s
 echo
 echo "== clone latency, idle vs 100 slow-body connections held (defaults)"
 sb -conns 100 -addrs 1 -clones "$CLONES"

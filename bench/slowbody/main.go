@@ -81,7 +81,7 @@ type phase struct {
 
 func (p phase) print(conns, addrs int, send string) {
 	fmt.Printf("%d slow connections from %d address(es), sending %q: git processes held %d, peak %d (the server's git descendants, %d MiB RSS at most); "+
-		"%d requests refused at once, %d ended by the idle timeout, %d dial errors\n",
+		"%d requests refused, %d ended by the idle timeout, %d dial errors\n",
 		conns, addrs, send, p.held, p.peak, p.peakRSSKiB>>10, p.refused, p.timedOut, p.dialErr)
 }
 
@@ -118,9 +118,17 @@ func (h *holder) hold(pid, conns, addrs int, during func()) phase {
 			}
 		}
 	}()
-	// Let every connection reach the server and be refused or held.
-	time.Sleep(2 * time.Second)
-	held, _ := gitDescendants(pid)
+	// Let every connection reach the server and be refused or held: until
+	// the count of processes has not moved for a second (at most 20 s).
+	held, since := -1, time.Now()
+	for start := time.Now(); time.Since(start) < 20*time.Second; time.Sleep(100 * time.Millisecond) {
+		n, _ := gitDescendants(pid)
+		if n != held {
+			held, since = n, time.Now()
+		} else if time.Since(since) >= time.Second && time.Since(start) >= 2*time.Second {
+			break
+		}
+	}
 	during()
 	close(stop)
 	<-sampling
@@ -160,10 +168,11 @@ func (h *holder) loop(from string, stop <-chan struct{}) {
 			continue
 		}
 		h.track(c, true)
-		start := time.Now()
 		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nContent-Type: application/x-git-upload-pack-request\r\n"+
 			"Content-Length: 10000000\r\n\r\n%s", h.path, h.host, h.auth, h.send)
-		_, _ = bufio.NewReader(c).ReadString('\n') // until an answer or the close
+		// Until an answer or the close: a refusal is a 200 with git's ERR
+		// line; a request that held a process ends in 408 or a close.
+		line, _ := bufio.NewReader(c).ReadString('\n')
 		c.Close()
 		h.track(c, false)
 		select {
@@ -171,7 +180,7 @@ func (h *holder) loop(from string, stop <-chan struct{}) {
 			return
 		default:
 		}
-		if time.Since(start) < time.Second {
+		if strings.HasPrefix(line, "HTTP/1.1 200") {
 			h.refused.Add(1)
 			<-stop
 			return

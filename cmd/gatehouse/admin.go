@@ -38,6 +38,8 @@ func (e *env) admin(ctx context.Context, args []string) error {
 		return e.orgCreate(ctx, args[2:])
 	case "org member":
 		return e.orgMember(ctx, args[2:])
+	case "key add", "key list", "key delete", "deploy-key add", "deploy-key list", "deploy-key delete":
+		return e.keys(ctx, args) // keys.go
 	}
 	return usagef("unknown admin command %q", args[0]+" "+args[1])
 }

@@ -4,8 +4,10 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,6 +49,11 @@ type serveConfig struct {
 	// whole server; GitMaxProcessesPerClient for one client address (IPv6
 	// by /64). Beyond them git requests are refused with a message.
 	GitMaxProcesses, GitMaxProcessesPerClient int
+	// SSHListen is the address of the SSH server for git; empty: none.
+	SSHListen string
+	// SSHExternal is the host, or host:port, that SSH clone URLs show;
+	// empty derives it from SSHListen.
+	SSHExternal string
 	// Mail is the e-mail settings.
 	Mail mailConfig
 	// ReminderInterval is how often the token expiry reminder job runs;
@@ -84,6 +91,8 @@ func serveEnv() [][2]string {
 		{"smtp-addr", "GATEHOUSE_SMTP_ADDR"},
 		{"smtp-from", "GATEHOUSE_SMTP_FROM"},
 		{"smtp-user", "GATEHOUSE_SMTP_USER"},
+		{"ssh-listen", "GATEHOUSE_SSH_LISTEN"},
+		{"ssh-external", "GATEHOUSE_SSH_EXTERNAL"},
 	}
 }
 
@@ -115,6 +124,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.PrivateMode, "private-mode", c.PrivateMode, "make anonymous visitors sign in for everything, public repositories included")
 	fs.IntVar(&c.GitMaxProcesses, "git-max-processes", c.GitMaxProcesses, "most git processes running at once; more git requests are refused with a message")
 	fs.IntVar(&c.GitMaxProcessesPerClient, "git-max-processes-per-client", c.GitMaxProcessesPerClient, "most git processes running at once for one client address (IPv6: per /64)")
+	fs.StringVar(&c.SSHListen, "ssh-listen", c.SSHListen, "address of the SSH server for git, e.g. :2222 (default: no SSH)")
+	fs.StringVar(&c.SSHExternal, "ssh-external", c.SSHExternal, "host or host:port shown in SSH clone URLs (default from --ssh-listen)")
 	c.Mail.register(fs)
 }
 
@@ -244,6 +255,9 @@ func (c *serveConfig) validate() error {
 	if err := c.Mail.validate(c.name); err != nil {
 		return err
 	}
+	if err := c.validateSSH(); err != nil {
+		return err
+	}
 	if c.ReminderInterval < 100*time.Millisecond {
 		return usagef("%s %q: use a duration of at least 100ms such as 5m", reminderIntervalEnv, c.ReminderInterval.String())
 	}
@@ -264,3 +278,30 @@ type listFlag []string
 
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// validateSSH checks the SSH settings: a listen address with a port, and
+// an external address that is a bare host or host:port, not a URL.
+func (c *serveConfig) validateSSH() error {
+	if c.SSHListen != "" {
+		if _, port, err := net.SplitHostPort(c.SSHListen); err != nil || port == "" {
+			return usagef("%s %q: use host:port or :port, such as :2222", c.name("ssh-listen"), c.SSHListen)
+		}
+	}
+	if c.SSHExternal == "" {
+		return nil
+	}
+	if c.SSHListen == "" {
+		return usagef("%s needs %s", c.name("ssh-external"), c.name("ssh-listen"))
+	}
+	host, port := c.SSHExternal, ""
+	if h, p, err := net.SplitHostPort(c.SSHExternal); err == nil {
+		host, port = h, p
+	}
+	if n, err := strconv.Atoi(port); port != "" && (err != nil || n < 1 || n > 65535) {
+		return usagef("%s %q: the port must be a number from 1 to 65535", c.name("ssh-external"), c.SSHExternal)
+	}
+	if host == "" || strings.ContainsAny(host, "/@:[] \t") && net.ParseIP(host) == nil {
+		return usagef("%s %q: use a host or host:port such as git.example.com or git.example.com:2222, not a URL", c.name("ssh-external"), c.SSHExternal)
+	}
+	return nil
+}

@@ -12,10 +12,13 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/gatehouse/gatehouse/internal/api"
 	"github.com/gatehouse/gatehouse/internal/githttp"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/service"
+	"github.com/gatehouse/gatehouse/internal/sshd"
 	"github.com/gatehouse/gatehouse/internal/tlsutil"
 )
 
@@ -93,6 +96,13 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	sshOpts, sshAddr, err := e.listenSSH(cfg)
+	if err != nil {
+		return err
+	}
+	if sshOpts != nil {
+		defer sshOpts.Listener.Close()
+	}
 	srv := server.New(svc, server.Options{
 		Repos:       repos,
 		ExternalURL: base,
@@ -103,6 +113,7 @@ func (e *env) serve(ctx context.Context, args []string) error {
 		// ReminderInterval is for tests; the default suits production.
 		ReminderInterval: cfg.ReminderInterval,
 		GitLimits:        githttp.Limits{Processes: cfg.GitMaxProcesses, PerClient: cfg.GitMaxProcessesPerClient},
+		SSH:              sshOpts,
 	})
 	code, err := srv.Service.PrepareSetup(ctx)
 	if err != nil {
@@ -110,6 +121,10 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	}
 	if code != "" {
 		fmt.Fprintf(e.stderr, "No users yet. To create the first site admin, open this one-time link:\n\n    %s/setup?code=%s\n\n", base, code)
+	}
+	if sshOpts != nil {
+		fmt.Fprintf(e.stderr, "Git over SSH on %s, e.g. git clone %s (host keys %s)\n",
+			sshAddr, sshd.CloneURL(sshAddr, "OWNER/REPO"), fingerprints(sshOpts.HostKeys))
 	}
 	// Printed last: scripts may wait for this line.
 	fmt.Fprintf(e.stderr, "Gatehouse %s listening on %s (data in %s)\n", versionString(), base, e.data)
@@ -127,4 +142,39 @@ func hostPort(a *net.TCPAddr) string {
 		}
 	}
 	return net.JoinHostPort(host, fmt.Sprint(a.Port))
+}
+
+// listenSSH opens the SSH listener and loads (or first makes) the host
+// keys in DATA/ssh when --ssh-listen is set. It returns the server's SSH
+// options and the address clone URLs show: --ssh-external, else the
+// listener's.
+func (e *env) listenSSH(cfg *serveConfig) (*server.SSHOptions, string, error) {
+	if cfg.SSHListen == "" {
+		return nil, "", nil
+	}
+	keys, err := sshd.HostKeys(filepath.Join(e.data, "ssh"))
+	if err != nil {
+		return nil, "", fmt.Errorf("SSH host keys: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.SSHListen)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen on %s: %w (choose another address with --ssh-listen)", cfg.SSHListen, err)
+	}
+	addr := cfg.SSHExternal
+	if addr == "" {
+		addr = hostPort(ln.Addr().(*net.TCPAddr))
+	}
+	return &server.SSHOptions{Listener: ln, HostKeys: keys,
+		// The same bounds as git over HTTPS, counted apart.
+		Limits: sshd.Limits{Processes: cfg.GitMaxProcesses, ProcessesPerClient: cfg.GitMaxProcessesPerClient},
+	}, addr, nil
+}
+
+// fingerprints lists host keys as ssh-keygen -l names them.
+func fingerprints(keys []ssh.Signer) string {
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, ssh.FingerprintSHA256(k.PublicKey()))
+	}
+	return strings.Join(parts, ", ")
 }

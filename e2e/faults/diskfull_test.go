@@ -1,6 +1,7 @@
 package faults_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,7 +85,7 @@ func TestDiskFullPush(t *testing.T) {
 	seed := commitRandom(t, g, work, "seed", 1, 1, 64<<10)
 	g.MustRun(work, "push", "-q", url, "main")
 	// Let the repack that follows a push run before the disk fills up.
-	time.Sleep(3 * time.Second)
+	waitRepacked(t, dir, 15*time.Second)
 	before := repo(t, s, "alice/big", tok)
 	if before.PushedAt == "" {
 		t.Fatal("the first push left pushed_at empty")
@@ -120,6 +121,15 @@ func TestDiskFullPush(t *testing.T) {
 	if got := free(t, disk); got < room-256<<10 {
 		t.Errorf("the failed push kept %d KiB of the disk", (room-got)>>10)
 	}
+	// With no byte left at all, the push fails as clearly.
+	topUp(t, ballast)
+	r = g.Run(work, "push", url, "main")
+	t.Logf("git push with the disk full:\n%s", r.Stderr)
+	if r.Err == nil || !strings.Contains(r.Stderr, "remote") || !strings.Contains(r.Stderr, "No space left on device") {
+		t.Errorf("git push on a full disk: %v, want a failure that shows the server's reason:\n%s", r.Err, r.Stderr)
+	}
+	waitNoProcesses(t, dir, 10*time.Second)
+	checkRepo(t, g, dir)
 	// The database: the repository is listed and served, pushed_at is
 	// unchanged, while the disk is still full.
 	after := repo(t, s, "alice/big", tok)
@@ -167,5 +177,41 @@ func fillTo(t *testing.T, path string, n int64) {
 		if _, err := f.Write(buf[:min(n, int64(len(buf)))]); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// topUp appends to path until the disk is full.
+func topUp(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4<<10)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+}
+
+// waitRepacked waits until the repository in dir has been repacked into
+// one pack with a bitmap, as the server does shortly after a push.
+func waitRepacked(t *testing.T, dir string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		bitmaps, _ := filepath.Glob(filepath.Join(dir, "objects", "pack", "*.bitmap"))
+		if len(bitmaps) > 0 && len(processesIn(dir)) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was not repacked within %v", dir, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

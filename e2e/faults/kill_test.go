@@ -67,6 +67,7 @@ func TestKillDuringPush(t *testing.T) {
 		head = commitRandom(t, g, work, fmt.Sprintf("round%d", i), uint64(i+1), pushFiles, pushSize/pushFiles)
 		parent := t
 		t.Run(rd.name, func(t *testing.T) {
+			pushedAt := repo(t, s, "alice/big", tok).PushedAt
 			s = killPush(t, parent, g, s, dir, work, tok, rd)
 			refs := checkRepo(t, g, dir)
 			// The push either landed whole or not at all.
@@ -74,7 +75,11 @@ func TestKillDuringPush(t *testing.T) {
 			case prev:
 				t.Logf("the killed push did not land")
 			case head:
-				t.Logf("the killed push landed")
+				// receive-pack outlived the server and finished the
+				// push the client was told had failed; the server
+				// never recorded it.
+				t.Logf("the killed push landed after the server died (pushed_at %s, before %s)",
+					repo(t, s, "alice/big", tok).PushedAt, pushedAt)
 			default:
 				t.Errorf("after the kill main is %s: neither the old %s nor the pushed %s", m, prev, head)
 			}
@@ -113,6 +118,14 @@ func TestKillDuringPush(t *testing.T) {
 // the rest of parent).
 func killPush(t, parent *testing.T, g *testenv.Git, s *testenv.Server, dir, work, tok string, rd killRound) *testenv.Server {
 	t.Helper()
+	// Should the round fail half-way, end the git processes it left (a
+	// stopped hook would wait forever): the ones working in the test's own
+	// repository, by their ids.
+	t.Cleanup(func() {
+		for _, pr := range processesIn(dir) {
+			syscall.Kill(pr.pid, syscall.SIGKILL)
+		}
+	})
 	p := newPauseProxy(t, s.Host)
 	var paused <-chan struct{}
 	if rd.upload > 0 {
@@ -141,6 +154,7 @@ func killPush(t, parent *testing.T, g *testenv.Git, s *testenv.Server, dir, work
 		}
 	}
 	s.Kill()
+	killed := time.Now()
 	if rd.tree {
 		for _, pr := range during {
 			syscall.Kill(pr.pid, syscall.SIGKILL)
@@ -161,6 +175,10 @@ func killPush(t, parent *testing.T, g *testenv.Git, s *testenv.Server, dir, work
 	// Without their parent, receive-pack and its children see their input
 	// end (or, past the hook, their output fail) and exit.
 	waitNoProcesses(t, dir, 30*time.Second)
+	if !rd.tree {
+		t.Logf("the server's git processes (%d at the kill) ended by themselves %v after it",
+			len(during), time.Since(killed).Round(time.Millisecond))
+	}
 	return testenv.Start(parent, testenv.Options{Data: s.Data})
 }
 

@@ -3,6 +3,7 @@ package faults_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -80,6 +81,11 @@ func TestPostgresRestart(t *testing.T) {
 	}
 	pids := []int{nodes[0].Pid(), nodes[1].Pid()}
 
+	// Background load on both nodes through the whole outage, so that
+	// some requests are in flight when sessions are cut and when the
+	// server comes back.
+	load := startLoad(nodes, "/api/v3/repos/alice/project", cached)
+	time.Sleep(200 * time.Millisecond)
 	pg.Down(t)
 	down := time.Now()
 	for _, n := range nodes {
@@ -124,6 +130,7 @@ func TestPostgresRestart(t *testing.T) {
 	// job) meets the outage too.
 	time.Sleep(time.Until(down.Add(2 * time.Second)))
 	pg.Up(t)
+	up := time.Now()
 
 	for i, n := range nodes {
 		if n.Exited() || n.Pid() != pids[i] {
@@ -146,6 +153,27 @@ func TestPostgresRestart(t *testing.T) {
 		if r := g.Run("", "ls-remote", url(n, after)); r.Err != nil {
 			t.Errorf("node %s, database back: git ls-remote: %v\n%s", n.name, r.Err, r.Stderr)
 		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	samples := load.stop()
+	var during, afterUp int
+	for _, sm := range samples {
+		switch {
+		case sm.err != nil:
+			t.Errorf("node %s, %s: %v", sm.node, sm.phase(down, up), sm.err)
+		case sm.start.After(up) && sm.code != http.StatusOK:
+			t.Errorf("node %s, after the database came back (%v after): %d %s", sm.node, sm.start.Sub(up).Round(time.Millisecond), sm.code, sm.body)
+		case sm.code != http.StatusOK && sm.code != http.StatusServiceUnavailable:
+			t.Errorf("node %s, %s: %d %s; want 200 or 503", sm.node, sm.phase(down, up), sm.code, sm.body)
+		case sm.code == http.StatusServiceUnavailable:
+			during++
+		case sm.start.After(up):
+			afterUp++
+		}
+	}
+	t.Logf("background load: %d requests, %d answered 503 during the outage, %d answered 200 after it", len(samples), during, afterUp)
+	if during == 0 || afterUp == 0 {
+		t.Errorf("the background load saw %d 503s during the outage and %d successes after it; want some of each", during, afterUp)
 	}
 	// Writes: a push through each node (which records pushed_at), each
 	// seen through the other.
@@ -202,4 +230,68 @@ func TestPostgresRestart(t *testing.T) {
 			t.Errorf("node %s panicked:\n%s", n.name, n.Log())
 		}
 	}
+}
+
+// sample is one request of the background load.
+type sample struct {
+	node  string
+	start time.Time
+	code  int
+	body  string
+	err   error
+}
+
+func (s sample) phase(down, up time.Time) string {
+	switch {
+	case s.start.Before(down):
+		return "before the outage"
+	case s.start.Before(up):
+		return "during the outage"
+	}
+	return "after the outage"
+}
+
+// load sends GET path with tok to every node in turn, without pause, until
+// stopped.
+type load struct {
+	quit    chan struct{}
+	done    chan struct{}
+	samples []sample
+}
+
+func startLoad(nodes []node, path, tok string) *load {
+	l := &load{quit: make(chan struct{}), done: make(chan struct{})}
+	client := &http.Client{Timeout: 10 * time.Second}
+	go func() {
+		defer close(l.done)
+		for {
+			for _, n := range nodes {
+				select {
+				case <-l.quit:
+					return
+				default:
+				}
+				sm := sample{node: n.name, start: time.Now()}
+				req, _ := http.NewRequest("GET", n.URL+path, nil)
+				req.Header.Set("Authorization", "token "+tok)
+				resp, err := client.Do(req)
+				if err != nil {
+					sm.err = err
+				} else {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					sm.code, sm.body = resp.StatusCode, string(b)
+				}
+				l.samples = append(l.samples, sm)
+			}
+		}
+	}()
+	return l
+}
+
+// stop ends the load and returns what it saw.
+func (l *load) stop() []sample {
+	close(l.quit)
+	<-l.done
+	return l.samples
 }

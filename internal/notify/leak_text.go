@@ -27,7 +27,10 @@ func LeakMessage(u *gatehouse.User, t *gatehouse.Token, l gatehouse.TokenLeak, b
 		fmt.Fprintf(&b, "%s さん\n\n", u.Login)
 		fmt.Fprintf(&b, "個人用アクセストークン「%s」(…%s)が、%s による %s へのプッシュの中に見つかりました。", note, t.LastEight, pusher, l.Repo)
 		b.WriteString("このトークンは取り消され、もう使えません。\n\n")
-		fmt.Fprintf(&b, "  コミット: %s\n  場所:     %s\n\n", l.Commit, l.Location)
+		if l.Commit != "" {
+			fmt.Fprintf(&b, "  コミット: %s\n", l.Commit)
+		}
+		fmt.Fprintf(&b, "  場所:     %s\n\n", l.Location)
 		b.WriteString("プッシュは拒否されたので、トークンはリポジトリには入っていません。ただし、トークンを含むコミットは\n" +
 			"作成された場所に残っているため、このトークンは他人に知られたものとして扱ってください。\n\n")
 		b.WriteString("まだトークンが必要なら、新しく作成してください")
@@ -45,7 +48,10 @@ func LeakMessage(u *gatehouse.User, t *gatehouse.Token, l gatehouse.TokenLeak, b
 		fmt.Fprintf(&b, "Hello %s,\n\n", u.Login)
 		fmt.Fprintf(&b, "Your personal access token %q (ending in %s) was found in a push to\n%s by %s. ", note, t.LastEight, l.Repo, pusher)
 		b.WriteString("It has been revoked and no longer works.\n\n")
-		fmt.Fprintf(&b, "  commit: %s\n  where:  %s\n\n", l.Commit, l.Location)
+		if l.Commit != "" {
+			fmt.Fprintf(&b, "  commit: %s\n", l.Commit)
+		}
+		fmt.Fprintf(&b, "  where:  %s\n\n", l.Location)
 		b.WriteString("The push was rejected, so the token is not in the repository; but the\n" +
 			"commit that holds it exists wherever it was made, so the token must be\n" +
 			"treated as known to others.\n\n")

@@ -231,7 +231,9 @@ func TestPushLargeFile(t *testing.T) {
 	}
 
 	// The same push, with a bound below the file's size.
+	sv.mu.Lock()
 	sv.scanner.MaxBytes = 1 << 20
+	sv.mu.Unlock()
 	out, rejected = c.push("origin", "HEAD:refs/heads/other")
 	if !rejected || !strings.Contains(out, "too large for push protection") {
 		t.Fatalf("push over the bound: rejected %v\n%s", rejected, out)

@@ -1,12 +1,17 @@
 package pushprotect
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/token"
 )
 
 // quarantine moves the packs that build wrote since before (a listing of
@@ -54,5 +59,34 @@ func BenchmarkScan300Files(b *testing.B) {
 		if err != nil || len(f) != 0 || st.Incomplete || st.Objects < 300 {
 			b.Fatalf("Scan = %v, %+v, %v", f, st, err)
 		}
+	}
+}
+
+// BenchmarkText measures the search of one stream, without git, by kind
+// of content: the cost of decoding what may be encoded.
+func BenchmarkText(b *testing.B) {
+	var code bytes.Buffer
+	for i := 0; code.Len() < 4<<20; i++ {
+		fmt.Fprintf(&code, "func handle_request_%d(user_id int) error { return lookup_table[user_id] }\n", i)
+	}
+	bin := make([]byte, 4<<20)
+	rand.NewChaCha8([32]byte{}).Read(bin)
+	b64 := []byte(wrap(base64.StdEncoding.EncodeToString(bin[:3<<20]), 76))
+	utf := utf16LE(code.String()[:2<<20], true)
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{{"code", code.Bytes()}, {"binary", bin}, {"base64", b64}, {"utf16", utf}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var f token.Finder
+			t := newText(&f, func(string, int, string) bool { return true }, "")
+			b.SetBytes(int64(len(tc.data)))
+			for range b.N {
+				for p := tc.data; len(p) > 0; p = p[min(len(p), findChunk):] {
+					t.write(p[:min(len(p), findChunk)])
+				}
+				t.end()
+			}
+		})
 	}
 }

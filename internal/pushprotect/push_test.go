@@ -75,10 +75,10 @@ func relayHook(sock string) int {
 // the instance.
 type server struct {
 	*repo
-	in      *instance
-	scanner Scanner
+	in *instance
 
 	mu       sync.Mutex
+	scanner  Scanner
 	findings []Finding
 	stats    Stats
 	scanErr  error
@@ -132,12 +132,15 @@ func (sv *server) serve(conn net.Conn) {
 	}
 	ctx := context.Background()
 	ups, _ := ParseUpdates(bytes.NewReader(c.Stdin))
-	f, st, err := sv.scanner.Scan(ctx, c.Dir, c.Env, ups)
+	sv.mu.Lock()
+	scanner := sv.scanner
+	sv.mu.Unlock()
+	f, st, err := scanner.Scan(ctx, c.Dir, c.Env, ups)
 	sv.mu.Lock()
 	sv.findings, sv.stats, sv.scanErr, sv.hookEnv = f, st, err, c.Env
 	sv.mu.Unlock()
 	h := &Hook{
-		Scanner: sv.scanner,
+		Scanner: scanner,
 		Push:    Push{Repo: "alice/demo", PusherID: sv.in.bob.ID, Pusher: "bob", IP: "192.0.2.1", RequestID: "req1"},
 		Guard:   func(context.Context) (*Guard, error) { return &Guard{Service: sv.in.svc}, nil },
 	}
@@ -266,7 +269,12 @@ func (c *client) sendPack(sv *server, update string, objects []string) (report, 
 			break
 		}
 	}
-	fmt.Fprintf(in, "%04x%s", len(update)+len("\x00report-status\n")+4, update+"\x00report-status\n")
+	caps := "report-status"
+	if strings.IndexByte(update, ' ') == 64 {
+		caps += " object-format=sha256"
+	}
+	cmd := update + "\x00" + caps + "\n"
+	fmt.Fprintf(in, "%04x%s", len(cmd)+4, cmd)
 	io.WriteString(in, "0000")
 	in.Write(packData)
 	in.Close()

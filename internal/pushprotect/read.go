@@ -99,7 +99,7 @@ func (s *scan) read(r *bufio.Reader, paths <-chan entry) error {
 		s.st.Bytes += size
 		body := &io.LimitedReader{R: r, N: size}
 		switch {
-		case e.loose:
+		case e.unreachable:
 			s.at = Finding{Object: oid}
 		case typ == "commit":
 			commit = oid

@@ -313,11 +313,16 @@ func (s *Scanner) Scan(ctx context.Context, dir string, env []string, updates []
 	for _, f := range refFindings {
 		sc.add(f)
 	}
-	rerr := sc.read(bufio.NewReaderSize(catOut, 64<<10), paths)
+	var rerr error
+	if sc.tooMany {
+		rerr = ErrTooManyCandidates
+	} else {
+		rerr = sc.read(bufio.NewReaderSize(catOut, 64<<10), paths)
+	}
 	findings := redactAll(sc.findings)
 	stopped := rerr == errBound
 	if rerr != nil {
-		// Stop both without waiting for them to finish on their own.
+		// Stop git without waiting for it to finish on its own.
 		cancel()
 	}
 	ferr := <-fwd
@@ -352,9 +357,9 @@ var errBound = errors.New("pushprotect: scan bound reached")
 // answers with.
 type entry struct {
 	path string // rev-list's path (tag name for a tag), "" for commits
-	// loose is set for an object of the quarantine that no pushed ref
+	// unreachable is set for an object of the quarantine that no pushed ref
 	// reaches; path is "" then.
-	loose bool
+	unreachable bool
 }
 
 // forward copies rev-list's output to cat-file: object ids to its input,
@@ -421,7 +426,7 @@ func forward(ctx context.Context, list *bufio.Reader, cat io.WriteCloser, paths 
 			return err
 		}
 		for _, oid := range ids {
-			if err := send(oid, entry{loose: true}); err != nil {
+			if err := send(oid, entry{unreachable: true}); err != nil {
 				return err
 			}
 		}

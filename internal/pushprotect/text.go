@@ -2,6 +2,8 @@ package pushprotect
 
 import (
 	"bytes"
+	"encoding/base64"
+	"slices"
 
 	"github.com/gatehouse/gatehouse/internal/token"
 )
@@ -17,6 +19,9 @@ const (
 	// minWrapped is the shortest line of wrapped base64 that a run
 	// continues after: tools wrap at 64 or 76.
 	minWrapped = 40
+	// base64Block is how many characters of a run are decoded at a time
+	// (a multiple of four).
+	base64Block = 4 << 10
 	// findChunk is how much a search holds at a time.
 	findChunk = 64 << 10
 )
@@ -32,8 +37,9 @@ type emitFunc func(tok string, line int, enc string) bool
 // base64 long enough to hold a token. It holds one chunk at a time
 // whatever the size of the stream.
 type text struct {
-	raw *finds
-	b64 *base64Runs
+	raw     *finds
+	b64     *base64Runs
+	scratch []byte
 }
 
 func newText(f *token.Finder, emit emitFunc, enc string) *text {
@@ -41,7 +47,8 @@ func newText(f *token.Finder, emit emitFunc, enc string) *text {
 	if enc != "" {
 		b64enc = enc + ", base64"
 	}
-	t := &text{b64: &base64Runs{line: 1}}
+	t := &text{scratch: make([]byte, findChunk), b64: &base64Runs{line: 1,
+		rb: make([]byte, 0, base64Block+3), dec: make([]byte, (base64Block+4)/4*3)}}
 	t.raw = newFinds(f, func(tok string, line int) bool { return emit(tok, line, enc) })
 	for i := range t.b64.out {
 		// A token in decoded base64 is reported on the line the base64
@@ -58,16 +65,44 @@ func (t *text) Write(p []byte) (int, error) {
 }
 
 func (t *text) write(p []byte) {
-	t.b64.write(p)
-	for len(p) > 0 {
-		seg := p
-		if i := bytes.IndexByte(p, 0); i >= 0 {
-			seg, p = p[:i], p[i+1:]
-		} else {
-			p = nil
-		}
-		t.raw.write(seg)
+	if bytes.IndexByte(p, 0) < 0 {
+		t.raw.write(p)
+		t.b64.write(p)
+		return
 	}
+	for len(p) > 0 {
+		n := min(len(p), len(t.scratch))
+		c := dropNUL(t.scratch[:0], p[:n])
+		p = p[n:]
+		t.raw.write(c)
+		t.b64.write(c)
+	}
+}
+
+// dropNUL appends to dst the bytes of p that are not NUL: a stretch at
+// a time while they are far apart (binary files), a byte at a time once
+// they are close (UTF-16).
+func dropNUL(dst, p []byte) []byte {
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, 0)
+		if i < 0 {
+			return append(dst, p...)
+		}
+		if i < 16 {
+			break
+		}
+		dst = append(dst, p[:i]...)
+		p = p[i+1:]
+	}
+	j := len(dst)
+	dst = slices.Grow(dst, len(p))[:j+len(p)]
+	for _, c := range p {
+		dst[j] = c
+		if c != 0 {
+			j++
+		}
+	}
+	return dst[:j]
 }
 
 // end searches what is left and readies t for the next stream.
@@ -76,10 +111,11 @@ func (t *text) end() {
 	t.b64.end()
 }
 
-// finds runs a token.Finder over a stream written to it in pieces: it
-// searches a chunk at a time, each overlapping the last by one token
-// less a byte, so that a token across two chunks is found whole. A token
-// in the overlap may be reported twice; the caller keeps the first.
+// finds runs a token.Finder over a stream written to it in pieces, NUL
+// bytes dropped: it searches a chunk at a time, each overlapping the last
+// by one token less a byte, so that a token across two chunks is found
+// whole. A token in the overlap may be reported twice; the caller keeps
+// the first.
 type finds struct {
 	f    *token.Finder
 	r    bytes.Reader
@@ -95,22 +131,16 @@ func newFinds(f *token.Finder, emit func(tok string, line int) bool) *finds {
 
 func (s *finds) write(p []byte) {
 	for len(p) > 0 && !s.stop {
-		n := copy(s.buf[len(s.buf):cap(s.buf)], p)
-		s.buf, p = s.buf[:len(s.buf)+n], p[n:]
+		n := min(len(p), cap(s.buf)-len(s.buf))
+		if bytes.IndexByte(p[:n], 0) < 0 {
+			s.buf = append(s.buf, p[:n]...)
+		} else {
+			s.buf = dropNUL(s.buf, p[:n])
+		}
+		p = p[n:]
 		if len(s.buf) == cap(s.buf) {
 			s.flush()
 		}
-	}
-}
-
-// add appends one byte, dropping NULs.
-func (s *finds) add(c byte) {
-	if c == 0 || s.stop {
-		return
-	}
-	s.buf = append(s.buf, c)
-	if len(s.buf) == cap(s.buf) {
-		s.flush()
 	}
 }
 
@@ -141,27 +171,24 @@ func (s *finds) end() {
 	s.buf, s.line, s.stop = s.buf[:0], 1, false
 }
 
-// base64Values maps both base64 alphabets (standard and URL-safe) to
-// their values, and every other byte to 0xff.
-var base64Values = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
-	}
+// base64Std maps both base64 alphabets (standard and URL-safe) to the
+// standard one, and every other byte to 0.
+var base64Std = func() (t [256]byte) {
 	const std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 	for i := 0; i < len(std); i++ {
-		t[std[i]] = byte(i)
+		t[std[i]] = std[i]
 	}
-	t['-'], t['_'] = 62, 63
+	t['-'], t['_'] = '+', '/'
 	return t
 }()
 
 // mayRun is set for the bytes a base64 run may hold: its alphabets, and
-// the NUL and CR it passes over.
+// the CR of a line break it goes on across.
 var mayRun = func() (t [256]bool) {
 	for i := range t {
-		t[i] = base64Values[i] != 0xff
+		t[i] = base64Std[i] != 0
 	}
-	t[0], t['\r'] = true, true
+	t['\r'] = true
 	return t
 }()
 
@@ -170,20 +197,19 @@ var mayRun = func() (t [256]bool) {
 // indentation after it) when its part on the line looks like a line of
 // wrapped base64 (PEM, MIME, base64(1), YAML block scalars): at least
 // minWrapped characters, a multiple of four. A blank line, '=' or any
-// other character ends it.
-// Where a run starts in the encoding is not known (a word may lead into
-// it, or lines be joined that were not one block), so it is decoded at
-// all four offsets, into out[0..3]. Decoded NUL bytes are dropped, for
-// base64 of UTF-16 (PowerShell's -EncodedCommand).
+// other character ends it. Where a run starts in the encoding is not known
+// (a word may lead into it, or lines be joined that were not one block),
+// so it is decoded at all four offsets, into out[0..3]; decoded NUL bytes
+// are dropped, for base64 of UTF-16 (PowerShell's -EncodedCommand).
 type base64Runs struct {
-	line    int                // line of the next byte
-	runLine int                // line the current run started on
-	run     int                // characters in the current run
-	seg     int                // of which on the current line
-	gap     bool               // a line break continues the run
-	head    [minBase64Run]byte // the run's characters while it is short
-	acc     [4]uint32
-	n       [4]uint8
+	line    int  // line of the next byte (after write)
+	runLine int  // line the current run started on
+	run     int  // characters in the current run
+	seg     int  // of which on the current line
+	gap     bool // a line break continues the run
+	// rb holds the run's characters, in the standard alphabet, from the
+	// first not yet decoded; dec is where they are decoded to.
+	rb, dec []byte
 	out     [4]*finds
 }
 
@@ -208,9 +234,9 @@ func (b *base64Runs) write(p []byte) {
 				i, c = k, p[k]
 			}
 		}
-		if base64Values[c] != 0xff {
+		if base64Std[c] != 0 {
 			j := i + 1
-			for j < len(p) && base64Values[p[j]] != 0xff {
+			for j < len(p) && base64Std[p[j]] != 0 {
 				j++
 			}
 			if b.run == 0 {
@@ -232,8 +258,8 @@ func (b *base64Runs) write(p []byte) {
 					b.gap = true
 				}
 			}
-		case '\r', 0:
-			// Part of a line break; a NUL of UTF-16.
+		case '\r':
+			// Part of a line break.
 		case ' ', '\t':
 			// Indentation of a continued run, or its end.
 			if b.run > 0 && !b.gap {
@@ -248,41 +274,27 @@ func (b *base64Runs) write(p []byte) {
 	b.line += bytes.Count(p[counted:], []byte{'\n'})
 }
 
-// chars adds s, characters of the alphabet, to the current run. Until the
-// run is long enough to decode, its characters are only kept.
+// chars adds s, characters of the alphabets, to the current run.
 func (b *base64Runs) chars(s []byte) {
 	if b.gap {
 		b.gap, b.seg = false, 0
 	}
 	b.seg += len(s)
-	if b.run+len(s) < minBase64Run {
-		b.run += copy(b.head[b.run:], s)
-		return
-	}
-	if b.run < minBase64Run {
-		for i, c := range b.head[:b.run] {
-			b.feed(i, base64Values[c])
+	b.run += len(s)
+	for len(s) > 0 {
+		n := min(len(s), cap(b.rb)-len(b.rb))
+		for _, c := range s[:n] {
+			b.rb = append(b.rb, base64Std[c])
 		}
-	}
-	for _, c := range s {
-		b.feed(b.run, base64Values[c])
-		b.run++
-	}
-}
-
-// feed decodes the run's character i, of value v, at each offset.
-func (b *base64Runs) feed(i int, v byte) {
-	for a := range b.acc {
-		if i < a {
-			return
-		}
-		b.acc[a] = b.acc[a]<<6 | uint32(v)
-		if b.n[a]++; b.n[a] == 4 {
-			x, o := b.acc[a], b.out[a]
-			o.add(byte(x >> 16))
-			o.add(byte(x >> 8))
-			o.add(byte(x))
-			b.n[a] = 0
+		s = s[n:]
+		if len(b.rb) == cap(b.rb) {
+			// A block at each offset; the three characters after it
+			// finish the groups of offsets 1 to 3, and start the next.
+			for a, o := range b.out {
+				n, _ := base64.RawStdEncoding.Decode(b.dec, b.rb[a:a+base64Block])
+				o.write(b.dec[:n])
+			}
+			b.rb = b.rb[:copy(b.rb, b.rb[base64Block:])]
 		}
 	}
 }
@@ -290,19 +302,19 @@ func (b *base64Runs) feed(i int, v byte) {
 func (b *base64Runs) endRun() {
 	if b.run >= minBase64Run {
 		for a, o := range b.out {
-			// The bytes a partial group still holds, as with missing
-			// padding.
-			switch x := b.acc[a]; b.n[a] {
-			case 2:
-				o.add(byte(x >> 4))
-			case 3:
-				o.add(byte(x >> 10))
-				o.add(byte(x >> 2))
+			if a < len(b.rb) {
+				tail := b.rb[a:]
+				if len(tail)%4 == 1 { // no byte in one character
+					tail = tail[:len(tail)-1]
+				}
+				// Unpadded, as the groups the run ends in may be.
+				n, _ := base64.RawStdEncoding.Decode(b.dec, tail)
+				o.write(b.dec[:n])
 			}
 			o.end()
 		}
 	}
-	b.run, b.seg, b.gap, b.acc, b.n = 0, 0, false, [4]uint32{}, [4]uint8{}
+	b.rb, b.run, b.seg, b.gap = b.rb[:0], 0, 0, false
 }
 
 // end ends the stream.

@@ -1,6 +1,6 @@
 // Package server assembles Gatehouse's HTTP surface — git, API, web,
 // health and metrics — behind one listener, and runs it with graceful
-// shutdown.
+// shutdown; beside it, when configured, git over SSH (internal/sshd).
 package server
 
 import (
@@ -17,12 +17,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/api"
 	"github.com/gatehouse/gatehouse/internal/githttp"
 	"github.com/gatehouse/gatehouse/internal/gitrepo"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/service"
+	"github.com/gatehouse/gatehouse/internal/sshd"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
@@ -35,6 +38,9 @@ type Server struct {
 	maint   *maintainer
 	// remindEvery is how often the reminder job runs.
 	remindEvery time.Duration
+	// ssh serves git over SSH on sshLn, when configured.
+	ssh   *sshd.Server
+	sshLn net.Listener
 }
 
 // Options are what New needs beyond the service.
@@ -55,6 +61,15 @@ type Options struct {
 	// GitLimits bounds the git processes running at once, in all and per
 	// client address (githttp's defaults when zero).
 	GitLimits githttp.Limits
+	// SSH, if set, serves git over SSH beside HTTP, for the life of Serve.
+	SSH *SSHOptions
+}
+
+// SSHOptions configure the SSH server (internal/sshd).
+type SSHOptions struct {
+	Listener net.Listener
+	HostKeys []ssh.Signer
+	Limits   sshd.Limits
 }
 
 // New wires the transports to the one service.
@@ -90,6 +105,18 @@ func New(svc *service.Service, opts Options) *Server {
 		ui.ServeHTTP(w, r)
 	})
 	s.handler = httpx.Logging(log, s.metrics.wrap(hsts(opts.ExternalURL, mux)))
+	if opts.SSH != nil {
+		var err error
+		s.ssh, err = sshd.New(sshd.Config{Service: svc, Repos: opts.Repos, HostKeys: opts.SSH.HostKeys, Log: log, Limits: opts.SSH.Limits,
+			OnPush: func(_ context.Context, repo *gatehouse.Repo, _ *gatehouse.Actor) {
+				s.metrics.pushes.Add(1)
+				s.maint.schedule(repo.ID)
+			}})
+		if err != nil {
+			panic(err) // serve builds the options; a missing one is a bug
+		}
+		s.sshLn = opts.SSH.Listener
+	}
 	return s
 }
 
@@ -120,16 +147,30 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 	remindDone := make(chan struct{})
 	go func() { s.Service.RemindLoop(bg, s.remindEvery); close(remindDone) }()
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if s.ssh != nil {
+		go func() { errc <- s.ssh.Serve(s.sshLn) }()
+	}
 	var err error
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err = srv.Shutdown(sctx)
-		cancel()
 	}
+	// Either listener failing, or ctx ending, stops both.
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	sshDone := make(chan struct{})
+	go func() {
+		defer close(sshDone)
+		if s.ssh != nil {
+			s.ssh.Shutdown(sctx)
+		}
+	}()
+	if serr := srv.Shutdown(sctx); err == nil {
+		err = serr
+	}
+	<-sshDone
+	cancel()
 	stopBG()
 	<-done
 	<-maintDone

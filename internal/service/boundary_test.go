@@ -588,3 +588,28 @@ func TestReportLeakedTokens(t *testing.T) {
 		t.Fatalf("another client: %v", err)
 	}
 }
+
+// TestCachedActorFollowsProfileChanges is the regression for a token that
+// was already used keeping a stale copy of its user: after the e-mail
+// address changed, GET /user/emails still answered the old one.
+func TestCachedActorFollowsProfileChanges(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newService(t)
+	u := mustUser(t, s, NewUser{Login: "cache", Email: "old@example.com"})
+	it, err := s.CreateToken(ctx, system, NewToken{UserID: u.ID, Note: "t", Scopes: []string{"user"}, Expires: "never"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred := gatehouse.Credential{Kind: gatehouse.TokenCredential, Secret: it.Secret, IP: "192.0.2.1"}
+	a, err := s.Authenticate(ctx, cred)
+	if err != nil || a.User.Email != "old@example.com" {
+		t.Fatalf("first use: %+v, %v", a, err)
+	}
+	if _, err := s.UpdateProfile(ctx, a, u.ID, "", "new@example.com", ""); err != nil {
+		t.Fatal(err)
+	}
+	a, err = s.Authenticate(ctx, cred)
+	if err != nil || a.User.Email != "new@example.com" {
+		t.Fatalf("after the change the cached actor says %q (%v)", a.User.Email, err)
+	}
+}

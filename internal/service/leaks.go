@@ -83,6 +83,10 @@ func leakDetail(l gatehouse.TokenLeak) string {
 	if len(commit) > 12 {
 		commit = commit[:12]
 	}
+	if commit == "" {
+		// An object no pushed ref reaches: the location names it.
+		return fmt.Sprintf("repo %s, %s, pushed by %s", l.Repo, l.Location, pusher)
+	}
 	return fmt.Sprintf("repo %s, commit %s, %s, pushed by %s", l.Repo, commit, l.Location, pusher)
 }
 

@@ -38,6 +38,7 @@ const (
 	classInvalid              // NOT NULL or CHECK: a value the schema refuses
 	classBusy                 // the database stayed locked past the timeout
 	classUnavailable          // the database cannot be reached: refused, lost, shutting down
+	classFull                 // the database's disk (or its size limit) is full
 )
 
 // Dialect-neutral names of the unique constraints that callers can run
@@ -85,6 +86,8 @@ func sqliteClassify(err error) (errClass, string) {
 	switch se.Code() & 0xff {
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 		return classBusy, ""
+	case sqlite3.SQLITE_FULL:
+		return classFull, ""
 	}
 	return classOther, ""
 }

@@ -48,6 +48,7 @@ const (
 	pgSerializationFailure = "40001"
 	pgDeadlockDetected     = "40P01"
 	pgLockNotAvailable     = "55P03"
+	pgDiskFull             = "53100"
 	pgTooManyConnections   = "53300"
 	pgAdminShutdown        = "57P01"
 	pgCrashShutdown        = "57P02"
@@ -78,6 +79,8 @@ func postgresClassify(err error) (errClass, string) {
 	switch pe.Code {
 	case pgAdminShutdown, pgCrashShutdown, pgCannotConnectNow, pgIdleSessionTimeout:
 		return classUnavailable, ""
+	case pgDiskFull:
+		return classFull, ""
 	case pgUniqueViolation:
 		return classUnique, postgresUnique[pe.ConstraintName]
 	case pgForeignKeyViolation:

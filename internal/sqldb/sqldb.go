@@ -343,6 +343,10 @@ func (db *DB) fail(op string, err error, missing string) error {
 		return &gatehouse.Error{Op: op, Kind: gatehouse.Unavailable, Msg: "database is busy", Err: err}
 	case classUnavailable:
 		return &gatehouse.Error{Op: op, Kind: gatehouse.Unavailable, Msg: MsgUnavailable, Err: err}
+	case classFull:
+		// Nothing was written (the statement or its transaction failed
+		// whole); reads go on working, and writes once space is freed.
+		return &gatehouse.Error{Op: op, Kind: gatehouse.Unavailable, Msg: MsgFull, Err: err}
 	}
 	if unreachable(err) {
 		return &gatehouse.Error{Op: op, Kind: gatehouse.Unavailable, Msg: MsgUnavailable, Err: err}
@@ -353,6 +357,10 @@ func (db *DB) fail(op string, err error, missing string) error {
 // MsgUnavailable is the caller's message for a database that cannot be
 // reached. The cause (which may name the host) goes to the log only.
 const MsgUnavailable = "the database is unavailable; try again shortly"
+
+// MsgFull is the caller's message for a write refused because the
+// database's disk is full.
+const MsgFull = "the database has no disk space left; tell the administrator"
 
 // unreachable reports whether err says that the connection to the
 // database failed, in terms that do not depend on the driver: the pool

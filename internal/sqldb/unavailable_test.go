@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -73,6 +75,7 @@ func TestFailConnectionLoss(t *testing.T) {
 		{"syntax error", &pgconn.PgError{Code: "42601"}, gatehouse.Internal},
 		{"no rows", sql.ErrNoRows, gatehouse.Internal},
 		{"plain error", errors.New("boom"), gatehouse.Internal},
+		{"disk full 53100", &pgconn.PgError{Code: pgDiskFull}, gatehouse.Unavailable},
 	}
 	for _, c := range kept {
 		t.Run("postgres/"+c.name, func(t *testing.T) {
@@ -84,5 +87,46 @@ func TestFailConnectionLoss(t *testing.T) {
 				t.Errorf("%v is not a lost connection, but says %q", c.err, MsgUnavailable)
 			}
 		})
+	}
+}
+
+// TestSQLiteFull fills a SQLite database to its size limit, as a full disk
+// would, and checks that the refused write is Unavailable with the
+// caller's message, that it wrote nothing, and that reads go on working.
+func TestSQLiteFull(t *testing.T) {
+	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "full.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	// One connection, so that the limit set below holds for every query.
+	db.db.SetMaxOpenConns(1)
+	var pages int64
+	if err := db.db.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.db.ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, pages+2)); err != nil {
+		t.Fatal(err)
+	}
+	var fullErr error
+	for i := range 1000 {
+		u := &gatehouse.User{Login: fmt.Sprintf("user%d", i), Email: fmt.Sprintf("user%d@example.com", i), Name: strings.Repeat("x", 2000)}
+		if fullErr = db.CreateUser(ctx, u); fullErr != nil {
+			break
+		}
+	}
+	if fullErr == nil {
+		t.Fatal("1000 users fit in two more pages")
+	}
+	if k, m := gatehouse.ErrorKind(fullErr), gatehouse.ErrorMessage(fullErr); k != gatehouse.Unavailable || m != MsgFull {
+		t.Fatalf("a write to a full database: kind %v, message %q (%v); want unavailable, %q", k, m, fullErr, MsgFull)
+	}
+	n, err := db.CountUsers(ctx)
+	if err != nil {
+		t.Fatalf("a read from a full database: %v", err)
+	}
+	if _, err := db.FindUserByLogin(ctx, fmt.Sprintf("user%d", n)); !gatehouse.IsKind(err, gatehouse.NotFound) {
+		t.Errorf("the refused user was stored (or the lookup failed: %v)", err)
 	}
 }

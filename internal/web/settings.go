@@ -38,6 +38,14 @@ func (h *Handler) handleProfileForm(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) handleProfile(w http.ResponseWriter, r *http.Request) {
 	loc := stateOf(r).loc
 	name, email, locale := strings.TrimSpace(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("locale")
+	// The address receives the account's security mail (leaked and
+	// expiring tokens): changing it is as sensitive as making a token.
+	if !strings.EqualFold(email, viewer(r).Email) {
+		if s := session(r); s == nil || !s.SudoUntil.After(h.now()) {
+			h.renderSudo(w, r, "/settings/profile", "", http.StatusUnauthorized)
+			return
+		}
+	}
 	_, err := h.cfg.Service.UpdateProfile(r.Context(), actor(r), viewer(r).ID, name, email, locale)
 	if err != nil {
 		d := h.profileData(loc, name, email, locale)

@@ -293,6 +293,10 @@ func (c *serveConfig) validateSSH() error {
 	if c.SSHListen == "" {
 		return usagef("%s needs %s", c.name("ssh-external"), c.name("ssh-listen"))
 	}
+	notHost := usagef("%s %q: use a host or host:port such as git.example.com or git.example.com:2222, not a URL", c.name("ssh-external"), c.SSHExternal)
+	if strings.ContainsAny(c.SSHExternal, "/@ \t") {
+		return notHost
+	}
 	host, port := c.SSHExternal, ""
 	if h, p, err := net.SplitHostPort(c.SSHExternal); err == nil {
 		host, port = h, p
@@ -300,8 +304,8 @@ func (c *serveConfig) validateSSH() error {
 	if n, err := strconv.Atoi(port); port != "" && (err != nil || n < 1 || n > 65535) {
 		return usagef("%s %q: the port must be a number from 1 to 65535", c.name("ssh-external"), c.SSHExternal)
 	}
-	if host == "" || strings.ContainsAny(host, "/@:[] \t") && net.ParseIP(host) == nil {
-		return usagef("%s %q: use a host or host:port such as git.example.com or git.example.com:2222, not a URL", c.name("ssh-external"), c.SSHExternal)
+	if host == "" || strings.ContainsAny(host, ":[]") && net.ParseIP(host) == nil {
+		return notHost
 	}
 	return nil
 }

@@ -256,3 +256,46 @@ func TestAddMailFlags(t *testing.T) {
 		t.Errorf("mail flags %q %q %q", *m.addr, *m.from, *m.user)
 	}
 }
+
+func TestServeConfigSSH(t *testing.T) {
+	// Flag over variable over default (off).
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want [2]string // listen, external
+	}{
+		{nil, nil, [2]string{"", ""}},
+		{[]string{"--ssh-listen", ":2222"}, map[string]string{"GATEHOUSE_SSH_LISTEN": ":22"}, [2]string{":2222", ""}},
+		{nil, map[string]string{"GATEHOUSE_SSH_LISTEN": "0.0.0.0:22", "GATEHOUSE_SSH_EXTERNAL": "git.example.com"}, [2]string{"0.0.0.0:22", "git.example.com"}},
+		{[]string{"--ssh-listen", ":2222", "--ssh-external", "git.example.com:2222"}, map[string]string{"GATEHOUSE_SSH_EXTERNAL": "env.example"},
+			[2]string{":2222", "git.example.com:2222"}},
+		{[]string{"--ssh-listen", "[::1]:2222", "--ssh-external", "[2001:db8::1]:22"}, nil, [2]string{"[::1]:2222", "[2001:db8::1]:22"}},
+	} {
+		cfg, err := loadServe(c.args, c.env)
+		if err != nil {
+			t.Errorf("%q %v: %v", c.args, c.env, err)
+			continue
+		}
+		if got := [2]string{cfg.SSHListen, cfg.SSHExternal}; got != c.want {
+			t.Errorf("%q %v: %q, want %q", c.args, c.env, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--ssh-listen", "2222"}, nil, `--ssh-listen "2222": use host:port or :port`},
+		{nil, map[string]string{"GATEHOUSE_SSH_LISTEN": "localhost"}, `GATEHOUSE_SSH_LISTEN "localhost": use host:port or :port`},
+		{[]string{"--ssh-external", "git.example.com"}, nil, "--ssh-external needs --ssh-listen"},
+		{[]string{"--ssh-listen", ":2222", "--ssh-external", "ssh://git.example.com"}, nil, `--ssh-external "ssh://git.example.com": use a host or host:port`},
+		{[]string{"--ssh-listen", ":2222", "--ssh-external", "git@git.example.com"}, nil, "not a URL"},
+		{[]string{"--ssh-listen", ":2222", "--ssh-external", "git.example.com:99999"}, nil, "the port must be a number from 1 to 65535"},
+		{[]string{"--ssh-listen", ":2222"}, map[string]string{"GATEHOUSE_SSH_EXTERNAL": "git.example.com:ssh"}, `GATEHOUSE_SSH_EXTERNAL "git.example.com:ssh": the port must be`},
+	} {
+		_, err := loadServe(c.args, c.env)
+		if !isUsage(err) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q %v: %v, want a usage error containing %q", c.args, c.env, err, c.want)
+		}
+	}
+}

@@ -158,11 +158,20 @@ func (e *env) keyDelete(ctx context.Context, args []string) error {
 	return nil
 }
 
-// findRepo finds OWNER/NAME as the system.
-func (e *env) findRepo(ctx context.Context, svc *service.Service, full string) (*gatehouse.Repo, error) {
+// splitRepo splits OWNER/REPO.
+func splitRepo(full string) (owner, name string, err error) {
 	owner, name, ok := strings.Cut(full, "/")
 	if !ok || owner == "" || name == "" {
-		return nil, usagef("%q is not OWNER/REPO", full)
+		return "", "", usagef("%q is not OWNER/REPO", full)
+	}
+	return owner, name, nil
+}
+
+// findRepo finds OWNER/REPO as the system.
+func (e *env) findRepo(ctx context.Context, svc *service.Service, full string) (*gatehouse.Repo, error) {
+	owner, name, err := splitRepo(full)
+	if err != nil {
+		return nil, err
 	}
 	r, _, err := svc.Repo(ctx, gatehouse.SystemActor(), owner, name, authz.Admin)
 	return r, err
@@ -179,6 +188,9 @@ func (e *env) deployKeyAdd(ctx context.Context, args []string) error {
 	}
 	if len(pos) != 1 {
 		return usagef("admin deploy-key add needs OWNER/REPO, and the public key on standard input")
+	}
+	if _, _, err := splitRepo(pos[0]); err != nil {
+		return err
 	}
 	key, err := readPublicKey(e.stdin)
 	if err != nil {

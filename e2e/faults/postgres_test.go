@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,10 +30,12 @@ type node struct {
 //   - during the outage the API answers 503 with a JSON message (not 500)
 //     and git prints a message and gets 503, whether the token is cached
 //     on the node or not, and anonymous requests too;
+//   - a background load on both nodes, in flight when the sessions are
+//     cut and when the server comes back, only ever gets 200 or 503;
 //   - neither node exits;
 //   - from the moment PostgreSQL accepts connections again every request
-//     succeeds on both nodes, reads and writes, API and git, without a
-//     restart of either node;
+//     succeeds on both nodes, reads and writes, API, web and git, without
+//     a restart of either node;
 //   - a revocation made after the outage still reaches the other node,
 //     so the invalidation poller resumed.
 func TestPostgresRestart(t *testing.T) {
@@ -85,6 +88,7 @@ func TestPostgresRestart(t *testing.T) {
 	// some requests are in flight when sessions are cut and when the
 	// server comes back.
 	load := startLoad(nodes, "/api/v3/repos/alice/project", cached)
+	t.Cleanup(func() { load.stop() })
 	time.Sleep(200 * time.Millisecond)
 	pg.Down(t)
 	down := time.Now()
@@ -256,6 +260,7 @@ func (s sample) phase(down, up time.Time) string {
 type load struct {
 	quit    chan struct{}
 	done    chan struct{}
+	once    sync.Once
 	samples []sample
 }
 
@@ -291,7 +296,7 @@ func startLoad(nodes []node, path, tok string) *load {
 
 // stop ends the load and returns what it saw.
 func (l *load) stop() []sample {
-	close(l.quit)
+	l.once.Do(func() { close(l.quit) })
 	<-l.done
 	return l.samples
 }

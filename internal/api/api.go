@@ -239,6 +239,9 @@ func (h *Handler) authenticate(r *http.Request) (*gatehouse.Actor, int, string) 
 		return nil, http.StatusUnauthorized, msgBadCredentials
 	case gatehouse.ErrorKind(err) == gatehouse.Forbidden:
 		return nil, http.StatusForbidden, gatehouse.ErrorMessage(err)
+	case gatehouse.ErrorKind(err) == gatehouse.Unavailable:
+		h.log.Warn("authentication unavailable", "err", err, "request_id", httpx.RequestID(r.Context()))
+		return nil, http.StatusServiceUnavailable, "Service Unavailable"
 	}
 	h.log.Error("authentication failed", "err", err, "request_id", httpx.RequestID(r.Context()))
 	return nil, http.StatusInternalServerError, "Server Error"

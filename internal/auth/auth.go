@@ -5,6 +5,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -124,6 +125,11 @@ func New(store gatehouse.Store, cfg Config, log *slog.Logger) *Authenticator {
 // locked-out address, so that one client looping with a revoked token does
 // not lock out everyone behind the same NAT; with 178 random bits a token
 // cannot be guessed, so the lockout costs nothing in safety.
+// ErrLocked is the cause of Token's Unavailable error for an address
+// locked out after repeated failures, which tells it apart from a store
+// that is unavailable.
+var ErrLocked = errors.New("locked out after repeated failures")
+
 func (a *Authenticator) Token(ctx context.Context, secret, ip string) (*gatehouse.Actor, error) {
 	const op = "authenticate"
 	now := a.cfg.Now()
@@ -135,7 +141,7 @@ func (a *Authenticator) Token(ctx context.Context, secret, ip string) (*gatehous
 		a.failed(ctx, Failure{IP: ip, Token: tok})
 		a.throttle.fail(ip, now)
 		if a.throttle.locked(ip, now) {
-			return gatehouse.E(op, gatehouse.Unavailable, TooManyAttempts)
+			return &gatehouse.Error{Op: op, Kind: gatehouse.Unavailable, Msg: TooManyAttempts, Err: ErrLocked}
 		}
 		return gatehouse.E(op, gatehouse.Unauthenticated, BadCredentials)
 	}

@@ -200,6 +200,8 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*gatehou
 		challenge(w, "Invalid username or token: the personal access token is wrong, expired or revoked.\nCreate a new one under Settings > Developer settings > Personal access tokens.")
 	case gatehouse.ErrorKind(err) == gatehouse.Forbidden:
 		plain(w, http.StatusForbidden, gatehouse.ErrorMessage(err))
+	case gatehouse.ErrorKind(err) == gatehouse.Unavailable:
+		h.unavailable(w, r, err)
 	default:
 		h.internal(w, r, err)
 	}
@@ -214,9 +216,23 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
 		plain(w, http.StatusNotFound, "Repository not found.")
 	case gatehouse.Forbidden:
 		plain(w, http.StatusForbidden, gatehouse.ErrorMessage(err))
+	case gatehouse.Unavailable:
+		h.unavailable(w, r, err)
 	default:
 		h.internal(w, r, err)
 	}
+}
+
+// unavailable answers 503 with the error's caller-safe message, which git
+// prints as "remote: ..." for the ref advertisement.
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	h.Log.Warn("git request refused: unavailable", "err", err, "request_id", httpx.RequestID(r.Context()))
+	msg := gatehouse.ErrorMessage(err)
+	if msg == "" {
+		msg = "The server cannot serve this request right now; try again shortly."
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	plain(w, http.StatusServiceUnavailable, msg)
 }
 
 func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) {
@@ -339,6 +355,12 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 		p := pushprotect.Push{Repo: repo.FullName(), Pusher: actor.Login(), PusherID: actor.UserID(), IP: actor.ClientIP(), RequestID: httpx.RequestID(ctx)}
 		opts.Env = p.Env()
 	}
+	var refsBefore string
+	if service == gitrepo.ReceivePack {
+		// receive-pack exits 0 when it refuses every update (unpack
+		// failed, the hook said no): only a push that moved a ref is one.
+		refsBefore, _ = h.Repos.Refs(ctx, repo.ID)
+	}
 	err := h.Repos.Run(ctx, repo.ID, service, opts)
 	release() // git has exited: the bookkeeping below needs no slot
 	if err != nil {
@@ -364,6 +386,9 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 		// Bookkeeping must not depend on the client staying connected.
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
+		if after, err := h.Repos.Refs(bctx, repo.ID); err == nil && after == refsBefore {
+			return
+		}
 		h.afterPush(bctx, repo, actor)
 	}
 }

@@ -114,7 +114,7 @@ func (d *Dir) command(ctx context.Context, dir string, args ...string) *exec.Cmd
 	// On cancellation the process is killed; give its pipes a moment to
 	// drain rather than waiting forever on a stuck reader.
 	cmd.WaitDelay = 5 * time.Second
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error {
 		// Kill the whole process group: pack-objects runs as a child.
 		if cmd.Process != nil {
@@ -273,3 +273,14 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 }
 
 func (t *tailBuffer) Bytes() []byte { return t.b }
+
+// Refs returns every ref of repository id with the object it names, one
+// "OBJECT REFNAME" line each, so that a caller can tell whether a push
+// changed anything.
+func (d *Dir) Refs(ctx context.Context, id int64) (string, error) {
+	out, err := d.command(ctx, d.Path(id), "for-each-ref", "--format=%(objectname) %(refname)").Output()
+	if err != nil {
+		return "", fmt.Errorf("list refs: %w", err)
+	}
+	return string(out), nil
+}

@@ -239,6 +239,9 @@ func (s *Service) Authenticate(ctx context.Context, c gatehouse.Credential) (*ga
 		case gatehouse.Unauthenticated:
 			return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Unauthenticated, Msg: auth.BadCredentials, Err: ErrBadCredentials}
 		case gatehouse.Unavailable:
+			if !errors.Is(err, auth.ErrLocked) {
+				return nil, err // the store: the database is unavailable
+			}
 			return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: auth.TooManyAttempts, Err: ErrLockedOut}
 		case gatehouse.Forbidden:
 			return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: auth.Suspended, Err: ErrSuspended}

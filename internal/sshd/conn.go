@@ -275,6 +275,12 @@ func (s *Server) exec(ctx context.Context, c *conn, ch ssh.Channel, line, protoc
 		p := pushprotect.Push{Repo: repo.FullName(), Pusher: pusher(c.actor), PusherID: c.actor.UserID(), IP: c.actor.ClientIP(), RequestID: "ssh-" + id}
 		opts.Env = p.Env()
 	}
+	var refsBefore string
+	if cmd.Service == gitrepo.ReceivePack {
+		// receive-pack exits 0 when it refuses every update (unpack
+		// failed, the hook said no): only a push that moved a ref is one.
+		refsBefore, _ = s.cfg.Repos.Refs(ctx, repo.ID)
+	}
 	c.running.Add(1)
 	status, err := s.cfg.Repos.Serve(ctx, repo.ID, cmd.Service, opts)
 	c.running.Add(-1)
@@ -291,9 +297,11 @@ func (s *Server) exec(ctx context.Context, c *conn, ch ssh.Channel, line, protoc
 	if status == 0 && cmd.Service == gitrepo.ReceivePack {
 		// Bookkeeping must not depend on the client staying connected.
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		s.cfg.Service.RecordSSHPush(bctx, c.actor, repo)
-		if s.cfg.OnPush != nil {
-			s.cfg.OnPush(bctx, repo, c.actor)
+		if after, err := s.cfg.Repos.Refs(bctx, repo.ID); err != nil || after != refsBefore {
+			s.cfg.Service.RecordSSHPush(bctx, c.actor, repo)
+			if s.cfg.OnPush != nil {
+				s.cfg.OnPush(bctx, repo, c.actor)
+			}
 		}
 		cancel()
 	}

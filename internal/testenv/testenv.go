@@ -113,6 +113,8 @@ type Server struct {
 	// SetupURL is the one-time setup link printed at first start, if any
 	// (serve prints it before the listening line).
 	SetupURL string
+	// SSHAddr is the SSH server's host:port, with Options.SSH.
+	SSHAddr string
 	Cmd      *exec.Cmd
 
 	mu      sync.Mutex
@@ -129,10 +131,12 @@ type Options struct {
 	Args  []string // extra serve arguments
 	Env   []string // extra environment
 	Quiet bool     // do not copy the server log to the test log on failure
+	SSH   bool     // serve git over SSH too (--ssh-listen 127.0.0.1:0); see SSHAddr
 }
 
 var listenRE = regexp.MustCompile(`listening on (https?)://([0-9.]+:[0-9]+)`)
 var setupRE = regexp.MustCompile(`(https?://\S+/setup\?code=[0-9a-f]+)`)
+var sshRE = regexp.MustCompile(`Git over SSH on ([0-9.]+:[0-9]+),`)
 
 // Start runs gatehouse serve and waits until it accepts requests.
 func Start(t testing.TB, opts Options) *Server {
@@ -144,6 +148,9 @@ func Start(t testing.TB, opts Options) *Server {
 	args := []string{"serve", "--listen", "127.0.0.1:0", "--data", s.Data, "--log-format", "json"}
 	if opts.TLS {
 		args = append(args, "--tls-self-signed")
+	}
+	if opts.SSH {
+		args = append(args, "--ssh-listen", "127.0.0.1:0")
 	}
 	args = append(args, opts.Args...)
 	s.Cmd = exec.Command(s.Bin, args...)
@@ -168,6 +175,9 @@ func Start(t testing.TB, opts Options) *Server {
 			s.log.WriteString(line + "\n")
 			if m := setupRE.FindStringSubmatch(line); m != nil {
 				s.SetupURL = m[1]
+			}
+			if m := sshRE.FindStringSubmatch(line); m != nil {
+				s.SSHAddr = m[1]
 			}
 			if m := listenRE.FindStringSubmatch(line); m != nil && !once {
 				s.URL = m[1] + "://" + m[2]
@@ -273,6 +283,20 @@ func (s *Server) AdminResult(args ...string) (string, string, error) {
 	err := cmd.Run()
 	return out.String(), errOut.String(), err
 }
+
+// AdminInput runs an admin command with stdin as its standard input and
+// returns stdout, stderr and the exit error.
+func (s *Server) AdminInput(stdin string, args ...string) (string, string, error) {
+	cmd := Command(s.t, append(append([]string{"admin"}, args...), "--data", s.Data)...)
+	var out, errOut bytes.Buffer
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+// SSHURL returns the ssh:// clone URL of owner/name (Options.SSH).
+func (s *Server) SSHURL(full string) string { return "ssh://git@" + s.SSHAddr + "/" + full + ".git" }
 
 // CreateUser creates a user and returns the random password it was given.
 func (s *Server) CreateUser(login string, admin bool) string {

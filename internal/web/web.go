@@ -355,6 +355,11 @@ func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error)
 	if ctxErr := r.Context().Err(); ctxErr != nil {
 		return
 	}
+	if gatehouse.ErrorKind(err) == gatehouse.Unavailable {
+		h.log.Warn("web request refused: unavailable", "request_id", httpx.RequestID(r.Context()), "path", r.URL.Path, "err", err)
+		h.renderError(w, r, http.StatusServiceUnavailable, "error.internal")
+		return
+	}
 	h.log.Error("web request failed", "request_id", httpx.RequestID(r.Context()), "path", r.URL.Path, "err", err)
 	h.renderError(w, r, http.StatusInternalServerError, "error.internal")
 }

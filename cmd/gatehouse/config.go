@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/githttp"
+	"github.com/gatehouse/gatehouse/internal/gitrepo"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
@@ -49,6 +50,11 @@ type serveConfig struct {
 	// whole server; GitMaxProcessesPerClient for one client address (IPv6
 	// by /64). Beyond them git requests are refused with a message.
 	GitMaxProcesses, GitMaxProcessesPerClient int
+	// MaxPushMiB refuses a push whose pack is larger; 0: no limit.
+	MaxPushMiB int
+	// Metrics says who may read /metrics: "loopback" (the default:
+	// clients on the server's own machine), "open" (anyone) or "off".
+	Metrics string
 	// SSHListen is the address of the SSH server for git; empty: none.
 	SSHListen string
 	// SSHExternal is the host, or host:port, that SSH clone URLs show;
@@ -88,6 +94,8 @@ func serveEnv() [][2]string {
 		{"private-mode", "GATEHOUSE_PRIVATE_MODE"},
 		{"git-max-processes", "GATEHOUSE_GIT_MAX_PROCESSES"},
 		{"git-max-processes-per-client", "GATEHOUSE_GIT_MAX_PROCESSES_PER_CLIENT"},
+		{"max-push-size", "GATEHOUSE_MAX_PUSH_SIZE"},
+		{"metrics", "GATEHOUSE_METRICS"},
 		{"smtp-addr", "GATEHOUSE_SMTP_ADDR"},
 		{"smtp-from", "GATEHOUSE_SMTP_FROM"},
 		{"smtp-user", "GATEHOUSE_SMTP_USER"},
@@ -106,6 +114,8 @@ func newServeConfig() *serveConfig {
 		ReminderInterval:         5 * time.Minute,
 		GitMaxProcesses:          githttp.DefaultMaxProcesses,
 		GitMaxProcessesPerClient: githttp.DefaultMaxProcessesPerClient,
+		MaxPushMiB:               gitrepo.DefaultMaxPushBytes >> 20,
+		Metrics:                  "loopback",
 	}
 }
 
@@ -124,6 +134,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.PrivateMode, "private-mode", c.PrivateMode, "make anonymous visitors sign in for everything, public repositories included")
 	fs.IntVar(&c.GitMaxProcesses, "git-max-processes", c.GitMaxProcesses, "most git processes running at once; more git requests are refused with a message")
 	fs.IntVar(&c.GitMaxProcessesPerClient, "git-max-processes-per-client", c.GitMaxProcessesPerClient, "most git processes running at once for one client address (IPv6: per /64)")
+	fs.IntVar(&c.MaxPushMiB, "max-push-size", c.MaxPushMiB, "largest push accepted, in MiB (0: no limit)")
+	fs.StringVar(&c.Metrics, "metrics", c.Metrics, "who may read /metrics: loopback, open or off")
 	fs.StringVar(&c.SSHListen, "ssh-listen", c.SSHListen, "address of the SSH server for git, e.g. :2222 (default: no SSH)")
 	fs.StringVar(&c.SSHExternal, "ssh-external", c.SSHExternal, "host or host:port shown in SSH clone URLs (default from --ssh-listen)")
 	c.Mail.register(fs)
@@ -221,6 +233,14 @@ func (c *serveConfig) validate() error {
 	}
 	if c.GitMaxProcessesPerClient < 1 {
 		return usagef("%s must be at least 1", c.name("git-max-processes-per-client"))
+	}
+	if c.MaxPushMiB < 0 {
+		return usagef("%s must not be negative (0: no limit)", c.name("max-push-size"))
+	}
+	switch c.Metrics {
+	case "loopback", "open", "off":
+	default:
+		return usagef("%s %q: use loopback, open or off", c.name("metrics"), c.Metrics)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return usagef("--tls-cert and --tls-key go together")

@@ -80,6 +80,10 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	}
 
 	repos := e.repoDir()
+	repos.MaxPushBytes = int64(cfg.MaxPushMiB) << 20
+	if cfg.MaxPushMiB == 0 {
+		repos.MaxPushBytes = -1 // no limit
+	}
 	if err := e.protectPushes(repos, base, cfg.Mail.flags()); err != nil {
 		return err
 	}
@@ -113,6 +117,7 @@ func (e *env) serve(ctx context.Context, args []string) error {
 		// ReminderInterval is for tests; the default suits production.
 		ReminderInterval: cfg.ReminderInterval,
 		GitLimits:        githttp.Limits{Processes: cfg.GitMaxProcesses, PerClient: cfg.GitMaxProcessesPerClient},
+		Metrics:          cfg.Metrics,
 		SSH:              sshOpts,
 	})
 	code, err := srv.Service.PrepareSetup(ctx)

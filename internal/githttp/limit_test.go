@@ -325,7 +325,7 @@ func TestProcessLimits(t *testing.T) {
 			body[:4] != fmt.Sprintf("%04x", len(body)) {
 			t.Errorf("upload-pack over the client's limit: %d, Retry-After %q, %q", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 		}
-		// Another address, and another IPv4 address counts separately.
+		// Another address has an allowance of its own.
 		if resp, body := l.infoRefs(t, "127.0.0.2"); resp.StatusCode != 200 {
 			t.Errorf("info/refs from another address: %d %q", resp.StatusCode, body)
 		}

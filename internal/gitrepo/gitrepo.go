@@ -32,7 +32,21 @@ type Dir struct {
 	// HookEnv is added to receive-pack's environment, which its hooks
 	// inherit.
 	HookEnv []string
+	// MaxPushBytes refuses a push whose pack is larger (receive-pack's
+	// receive.maxInputSize); 0 means DefaultMaxPushBytes, negative means
+	// no limit.
+	MaxPushBytes int64
 }
+
+// DefaultMaxPushBytes is the largest pack one push may send by default,
+// as GitHub's 2 GiB.
+const DefaultMaxPushBytes = 2 << 30
+
+// receiveChecks are the receive-pack settings every push runs under:
+// every object is checked as git fsck would (trees with ".." or ".git"
+// entries, malformed commits and tags are refused, as GitHub refuses
+// them) before any ref moves.
+var receiveChecks = []string{"-c", "receive.fsckObjects=true", "-c", "transfer.fsckObjects=true"}
 
 // Path returns where repository id lives.
 func (d *Dir) Path(id int64) string {
@@ -175,6 +189,13 @@ func (d *Dir) Run(ctx context.Context, id int64, service Service, opts RunOption
 	if hooks && d.Hooks != "" {
 		args = append([]string{"-c", "core.hooksPath=" + d.Hooks}, args...)
 	}
+	if hooks {
+		checks := append([]string{}, receiveChecks...)
+		if max := d.maxPush(); max > 0 {
+			checks = append(checks, "-c", "receive.maxInputSize="+strconv.FormatInt(max, 10))
+		}
+		args = append(checks, args...)
+	}
 	cmd := d.command(ctx, d.Path(id), args...)
 	if opts.Protocol != "" {
 		cmd.Env = append(cmd.Env, "GIT_PROTOCOL="+opts.Protocol)
@@ -283,4 +304,14 @@ func (d *Dir) Refs(ctx context.Context, id int64) (string, error) {
 		return "", fmt.Errorf("list refs: %w", err)
 	}
 	return string(out), nil
+}
+
+func (d *Dir) maxPush() int64 {
+	switch {
+	case d.MaxPushBytes < 0:
+		return 0
+	case d.MaxPushBytes == 0:
+		return DefaultMaxPushBytes
+	}
+	return d.MaxPushBytes
 }

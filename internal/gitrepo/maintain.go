@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // NeedsRepack reports whether repository id would serve clones faster after
@@ -39,6 +40,7 @@ func (d *Dir) NeedsRepack(id int64) bool {
 // It is safe while the repository is served: git swaps packs atomically and
 // readers that still hold an old pack open keep reading it.
 func (d *Dir) Repack(ctx context.Context, id int64) error {
+	d.RemoveLeftovers(id, time.Now())
 	cmd := d.command(ctx, d.Path(id), "repack", "-a", "-d", "-q", "--write-bitmap-index")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -46,4 +48,46 @@ func (d *Dir) Repack(ctx context.Context, id int64) error {
 		return fmt.Errorf("git repack: %v: %s", err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	return nil
+}
+
+// Ages after which RemoveLeftovers takes what an interrupted git left. They
+// are ages, not "no git is running here", because several nodes may serve
+// one data directory: a push's quarantine lives as long as the push, and
+// a ref lock as long as one ref update.
+const (
+	quarantineLeftoverAge = 24 * time.Hour
+	lockLeftoverAge       = 10 * time.Minute
+)
+
+// RemoveLeftovers removes what a git process killed mid-push leaves in
+// repository id: quarantine directories (objects/tmp_objdir-incoming-*,
+// as large as the push, which git itself only prunes after two weeks) and
+// stale ref locks (which would block every later push to that ref). It
+// reports how many it removed; failures are left for the next time.
+func (d *Dir) RemoveLeftovers(id int64, now time.Time) int {
+	n := 0
+	root := d.Path(id)
+	old := func(path string, age time.Duration) bool {
+		fi, err := os.Lstat(path)
+		return err == nil && now.Sub(fi.ModTime()) > age
+	}
+	tmp, _ := filepath.Glob(filepath.Join(root, "objects", "tmp_objdir-*"))
+	for _, p := range tmp {
+		if old(p, quarantineLeftoverAge) && os.RemoveAll(p) == nil {
+			n++
+		}
+	}
+	locks := []string{filepath.Join(root, "packed-refs.lock"), filepath.Join(root, "HEAD.lock")}
+	_ = filepath.WalkDir(filepath.Join(root, "refs"), func(p string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() && strings.HasSuffix(p, ".lock") {
+			locks = append(locks, p)
+		}
+		return nil
+	})
+	for _, p := range locks {
+		if old(p, lockLeftoverAge) && os.Remove(p) == nil {
+			n++
+		}
+	}
+	return n
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -61,6 +62,9 @@ type Options struct {
 	// GitLimits bounds the git processes running at once, in all and per
 	// client address (githttp's defaults when zero).
 	GitLimits githttp.Limits
+	// Metrics says who may read /metrics: "loopback" (default), "open"
+	// or "off".
+	Metrics string
 	// SSH, if set, serves git over SSH beside HTTP, for the life of Serve.
 	SSH *SSHOptions
 }
@@ -91,7 +95,17 @@ func New(svc *service.Service, opts Options) *Server {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
-	mux.Handle("GET /metrics", s.metrics)
+	switch opts.Metrics {
+	case "open":
+		mux.Handle("GET /metrics", s.metrics)
+	case "off":
+	default:
+		// The counters say how busy the server is and how many pushes it
+		// takes: for whoever runs it, on its own machine, not for the
+		// world. (A scraper elsewhere goes through a local agent or a
+		// proxy that the operator controls.)
+		mux.Handle("GET /metrics", loopbackOnly(opts.Network, s.metrics))
+	}
 	mux.Handle("/api/", api.New(api.Config{Service: svc, Repos: opts.Repos,
 		ExternalURL: opts.ExternalURL, Network: opts.Network, RateLimit: opts.RateLimit, Version: opts.Version, Log: log}))
 	// The web UI takes every path that is not git's.
@@ -241,6 +255,19 @@ func hsts(externalURL string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS != nil || behindTLS {
 			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// loopbackOnly serves next to clients on the server's own machine only
+// (a trusted proxy's forwarded address counts), and answers 404 to
+// everyone else.
+func loopbackOnly(n httpx.Network, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a, err := netip.ParseAddr(n.ClientIP(r)); err != nil || !a.IsLoopback() {
+			http.NotFound(w, r)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

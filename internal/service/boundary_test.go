@@ -613,3 +613,43 @@ func TestCachedActorFollowsProfileChanges(t *testing.T) {
 		t.Fatalf("after the change the cached actor says %q (%v)", a.User.Email, err)
 	}
 }
+
+// TestSmallerHardening covers three refusals of the hardening review: a
+// non-admin cannot mint a site_admin token (creating or editing), a note
+// with control characters is refused before it reaches a terminal, and
+// repository names made of dots or dashes only, or ending in a dot, are
+// refused.
+func TestSmallerHardening(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newService(t)
+	u := mustUser(t, s, NewUser{Login: "plain", Email: "p@example.com"})
+	admin := mustUser(t, s, NewUser{Login: "boss", Email: "b@example.com", SiteAdmin: true})
+	if _, err := s.CreateToken(ctx, system, NewToken{UserID: u.ID, Note: "x", Scopes: []string{"site_admin"}}); !isField(err, "scopes") {
+		t.Fatalf("a non-admin's site_admin token: %v", err)
+	}
+	if _, err := s.CreateToken(ctx, system, NewToken{UserID: admin.ID, Note: "x", Scopes: []string{"site_admin"}}); err != nil {
+		t.Fatalf("an admin's site_admin token: %v", err)
+	}
+	it, err := s.CreateToken(ctx, system, NewToken{UserID: u.ID, Note: "y", Scopes: []string{"repo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateToken(ctx, session(u, ""), it.Token.ID, "y", []string{"repo", "site_admin"}); !isField(err, "scopes") {
+		t.Fatalf("widening to site_admin: %v", err)
+	}
+	for _, note := range []string{"evil\x1b[2J", "tab\there", "bell\a", "nul\x00"} {
+		if _, err := s.CreateToken(ctx, system, NewToken{UserID: u.ID, Note: note}); !isField(err, "note") {
+			t.Errorf("note %q: %v", note, err)
+		}
+	}
+	for _, name := range []string{"...", "---", "-.-", "_", "trailing.", "a..", "x.git"} {
+		if _, err := s.CreateRepo(ctx, system, NewRepo{Owner: "plain", Name: name}); !isField(err, "name") {
+			t.Errorf("repository name %q: %v", name, err)
+		}
+	}
+	for _, name := range []string{".github", "a.b", "dot.in.middle", "-x", "x_"} {
+		if _, err := s.CreateRepo(ctx, system, NewRepo{Owner: "plain", Name: name}); err != nil {
+			t.Errorf("repository name %q: %v", name, err)
+		}
+	}
+}

@@ -33,6 +33,8 @@ func TestServeConfigDefaults(t *testing.T) {
 		ReminderInterval:         5 * time.Minute,
 		GitMaxProcesses:          64,
 		GitMaxProcessesPerClient: 8,
+		MaxPushMiB:               2048,
+		Metrics:                  "loopback",
 	}
 	c.fromEnv, c.level, c.network = nil, 0, want.network
 	if !reflect.DeepEqual(c, want) {

@@ -169,7 +169,7 @@ func (e *env) listenSSH(cfg *serveConfig) (*server.SSHOptions, string, error) {
 	if addr == "" {
 		addr = hostPort(ln.Addr().(*net.TCPAddr))
 	}
-	return &server.SSHOptions{Listener: ln, HostKeys: keys,
+	return &server.SSHOptions{Listener: ln, HostKeys: keys, Addr: addr,
 		// The same bounds as git over HTTPS, counted apart.
 		Limits: sshd.Limits{Processes: cfg.GitMaxProcesses, ProcessesPerClient: cfg.GitMaxProcessesPerClient},
 	}, addr, nil

@@ -361,7 +361,7 @@ func TestDeployKeys(t *testing.T) {
 		t.Errorf("after the deploy key's push main is %q, want %s", heads, pushed)
 	}
 	list := s.Admin("deploy-key", "list", "alice/secret")
-	if !strings.Contains(list, "read-only") || !strings.Contains(list, "read-write") || !strings.Contains(list, krw.fingerprint(t)) {
+	if !strings.Contains(list, "read-only") || !strings.Contains(list, "read-write") || !strings.Contains(list, krw.fingerprint(t)) || strings.Contains(list, "never") {
 		t.Errorf("admin deploy-key list:\n%s", list)
 	}
 	// A deploy key is a key: it cannot also be a user's.

@@ -1,17 +1,11 @@
 package api
 
 import (
-	"crypto/sha1"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"net/http"
-	"path"
-	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/gitrepo"
 	"github.com/gatehouse/gatehouse/internal/service"
 )
 
@@ -200,85 +194,6 @@ func (h *Handler) handleRepoDelete(rq *request) error {
 
 // maxReadme bounds the README the API returns.
 const maxReadme = 1 << 20
-
-// handleReadme is GET /repos/{owner}/{repo}/readme[?ref=BRANCH]: the
-// top-level README of the default branch, base64-encoded, or 404.
-func (h *Handler) handleReadme(rq *request) error {
-	repo, _, err := rq.repo()
-	if err != nil {
-		return err
-	}
-	if h.cfg.Repos == nil {
-		return errNotFound
-	}
-	branch := repo.DefaultBranch
-	if ref := rq.URL.Query().Get("ref"); ref != "" {
-		branch = ref
-	}
-	entries, err := h.cfg.Repos.Tree(rq.Context(), repo.ID, branch)
-	if err != nil {
-		if errors.Is(err, gitrepo.ErrNoBranch) || strings.Contains(err.Error(), "invalid branch") {
-			return errNotFound
-		}
-		return err
-	}
-	name := readmeName(entries)
-	if name == "" {
-		return errNotFound
-	}
-	data, err := h.cfg.Repos.ReadFile(rq.Context(), repo.ID, branch, name, maxReadme)
-	if err != nil {
-		if errors.Is(err, gitrepo.ErrTooLarge) {
-			return gatehouse.E("readme", gatehouse.Forbidden, "This README is too large to be returned by the API.")
-		}
-		return err
-	}
-	sum := sha1.Sum(append([]byte("blob "+strconv.Itoa(len(data))+"\x00"), data...))
-	sha := hex.EncodeToString(sum[:])
-	api := h.apiBase + "/repos/" + repo.FullName()
-	html := h.base + "/" + repo.FullName() + "/blob/" + branch + "/" + name
-	self := api + "/contents/" + name + "?ref=" + branch
-	return rq.json(http.StatusOK, content{
-		Type:        "file",
-		Encoding:    "base64",
-		Size:        len(data),
-		Name:        name,
-		Path:        name,
-		Content:     wrap60(base64.StdEncoding.EncodeToString(data)),
-		SHA:         sha,
-		URL:         self,
-		GitURL:      api + "/git/blobs/" + sha,
-		HTMLURL:     html,
-		DownloadURL: h.base + "/" + repo.FullName() + "/raw/" + branch + "/" + name,
-		Links:       links{Self: self, Git: api + "/git/blobs/" + sha, HTML: html},
-	})
-}
-
-// readmeName picks the README among top-level entries, preferring
-// Markdown, the way GitHub does.
-func readmeName(entries []gitrepo.Entry) string {
-	best, rank := "", 0
-	for _, e := range entries {
-		if e.Type != "blob" {
-			continue
-		}
-		base := strings.ToLower(strings.TrimSuffix(e.Name, path.Ext(e.Name)))
-		if base != "readme" {
-			continue
-		}
-		r := 1
-		switch strings.ToLower(path.Ext(e.Name)) {
-		case ".md", ".markdown":
-			r = 3
-		case "", ".txt":
-			r = 2
-		}
-		if r > rank {
-			best, rank = e.Name, r
-		}
-	}
-	return best
-}
 
 // wrap60 breaks base64 text into lines of 60 characters, as GitHub's
 // contents API does.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
 
@@ -141,6 +142,27 @@ func (h *Handler) table() []*route {
 		{method: "PATCH", pattern: p("/repos/{owner}/{repo}"), auth: true, repo: true, action: authz.Admin, limit: "core", resource: "Repository", handle: h.handleRepoPatch},
 		{method: "DELETE", pattern: p("/repos/{owner}/{repo}"), auth: true, scopes: []string{"delete_repo"}, deny: denial{http.StatusForbidden, msgAdminRights}, repo: true, action: authz.Admin, limit: "core", handle: h.handleRepoDelete},
 		{method: "GET", pattern: p("/repos/{owner}/{repo}/readme"), repo: true, action: authz.Read, limit: "core", handle: h.handleReadme},
+
+		// A repository's content (contents.go): read access, through the
+		// service's RepoView; GitHub's contents: read permission.
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/readme/{dir...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleReadme},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/contents/{path...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleContents},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/branches"), repo: true, action: authz.Read, limit: "core", handle: h.handleBranchList},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/branches/{branch...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleBranchGet},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/tags"), repo: true, action: authz.Read, limit: "core", handle: h.handleTagList},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/commits"), repo: true, action: authz.Read, limit: "core", handle: h.handleCommitList},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/commits/{ref...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleCommitGet},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/git/refs"), repo: true, action: authz.Read, limit: "core", handle: h.handleGitRefList},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/git/refs/{ref...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleGitRefsPrefix},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/git/ref/{ref...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleGitRefGet},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/git/matching-refs/{ref...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleMatchingRefs},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/compare/{basehead...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleCompare},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/tarball"), repo: true, action: authz.Read, limit: "core", handle: h.handleArchiveLink},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/tarball/{ref...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleArchiveLink},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/zipball"), repo: true, action: authz.Read, limit: "core", handle: h.handleArchiveLink},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/zipball/{ref...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleArchiveLink},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/legacy.tar.gz/{ref...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleArchive},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/legacy.zip/{ref...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleArchive},
 		{method: "GET", pattern: p("/repos/{owner}/{repo}/collaborators"), auth: true, repo: true, action: authz.Write, limit: "core", handle: h.handleCollaboratorList},
 		{method: "GET", pattern: p("/repos/{owner}/{repo}/collaborators/{username}"), auth: true, repo: true, action: authz.Write, limit: "core", handle: h.handleCollaboratorCheck},
 		{method: "GET", pattern: p("/repos/{owner}/{repo}/collaborators/{username}/permission"), auth: true, repo: true, action: authz.Write, limit: "core", handle: h.handleCollaboratorPermission},
@@ -224,22 +246,42 @@ func (rq *request) repo() (*gatehouse.Repo, gatehouse.Permission, error) {
 	name = strings.TrimSuffix(name, ".git")
 	repo, perm, err := rq.h.svc.Repo(rq.Context(), rq.actor, owner, name, rq.route.action)
 	if err != nil {
-		switch gatehouse.ErrorKind(err) {
-		case gatehouse.NotFound:
-			return nil, 0, errNotFound
-		case gatehouse.Unauthenticated:
-			if rq.h.svc.PrivateMode() {
-				return nil, 0, gatehouse.E("authorize", gatehouse.Unauthenticated, msgRequiresAuth)
-			}
-			return nil, 0, errNotFound
-		case gatehouse.Forbidden:
-			msg := msgAdminRights
-			if rq.route.action == authz.Write {
-				msg = msgPushAccess
-			}
-			return nil, 0, gatehouse.E("authorize", gatehouse.Forbidden, msg)
-		}
-		return nil, 0, err
+		return nil, 0, rq.refused(err)
 	}
 	return repo, perm, nil
+}
+
+// refused words the service's refusal of the route's repository.
+func (rq *request) refused(err error) error {
+	switch gatehouse.ErrorKind(err) {
+	case gatehouse.NotFound:
+		return errNotFound
+	case gatehouse.Unauthenticated:
+		if rq.h.svc.PrivateMode() {
+			return gatehouse.E("authorize", gatehouse.Unauthenticated, msgRequiresAuth)
+		}
+		return errNotFound
+	case gatehouse.Forbidden:
+		msg := msgAdminRights
+		if rq.route.action == authz.Write {
+			msg = msgPushAccess
+		}
+		return gatehouse.E("authorize", gatehouse.Forbidden, msg)
+	}
+	return err
+}
+
+// view opens the route's repository for reading through the service
+// (Service.OpenRepo, the same decision as repo with authz.Read), for the
+// routes that read its content.
+func (rq *request) view() (*service.RepoView, error) {
+	if !rq.route.repo || rq.route.action != authz.Read {
+		panic("api: route " + rq.route.pattern + " reads content but is not declared as a repository route with authz.Read")
+	}
+	owner, name := rq.PathValue("owner"), strings.TrimSuffix(rq.PathValue("repo"), ".git")
+	v, err := rq.h.svc.OpenRepo(rq.Context(), rq.actor, owner, name)
+	if err != nil {
+		return nil, rq.refused(err)
+	}
+	return v, nil
 }

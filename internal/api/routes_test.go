@@ -78,12 +78,22 @@ func (f *walkFixture) path(rt *route, repoName string, keyID int64) string {
 	if strings.Contains(p, "/admin/tokens/") {
 		id = f.bobTokenID
 	}
+	ref := "main"
+	if strings.Contains(p, "/git/") {
+		ref = "heads/main" // the git refs routes name refs without refs/
+	}
 	r := strings.NewReplacer(
 		"{owner}", "alice",
 		"{repo}", repoName,
 		"{username}", "bob",
 		"{org}", "acme",
 		"{id}", fmt.Sprint(id),
+		// The content routes: pub has a README on main.
+		"{path...}", "README.md",
+		"{dir...}", "",
+		"{branch...}", "main",
+		"{ref...}", ref,
+		"{basehead...}", "main...main",
 	)
 	switch {
 	case strings.Contains(p, "/orgs/{org}/"):
@@ -365,6 +375,9 @@ func successStatus(rt *route) int {
 		return http.StatusNoContent // granted; asked without the repository media type
 	case "POST " + Prefix + "/credentials/revoke":
 		return http.StatusAccepted
+	case "GET " + Prefix + "/repos/{owner}/{repo}/tarball", "GET " + Prefix + "/repos/{owner}/{repo}/tarball/{ref...}",
+		"GET " + Prefix + "/repos/{owner}/{repo}/zipball", "GET " + Prefix + "/repos/{owner}/{repo}/zipball/{ref...}":
+		return http.StatusFound // to the download, as GitHub's codeload link
 	}
 	switch rt.method {
 	case "POST":

@@ -114,6 +114,9 @@ func HasScope(actor *gatehouse.Actor, scope string) bool {
 // read for anyone on a public repository; admin for the system. The
 // caller loads the actor's grants on repo (OrgStore.RepoGrants).
 func Role(actor *gatehouse.Actor, repo *gatehouse.Repo, g gatehouse.Grants) gatehouse.Permission {
+	if actor != nil && actor.DeployKey != nil {
+		return DeployKeyRole(actor.DeployKey, repo)
+	}
 	switch {
 	case actor.IsSystem():
 		return gatehouse.PermAdmin
@@ -149,6 +152,9 @@ func Role(actor *gatehouse.Actor, repo *gatehouse.Repo, g gatehouse.Grants) gate
 //     and the admin role. A browser session carries every scope.
 func Repo(actor *gatehouse.Actor, repo *gatehouse.Repo, role gatehouse.Permission, action Action, privateMode bool) error {
 	const op = "authorize"
+	if actor != nil && actor.DeployKey != nil {
+		return DeployKeyRepo(actor, repo, action)
+	}
 	if actor.IsSystem() {
 		if repo == nil {
 			return notFound(op, MsgRepoNotFound)

@@ -58,8 +58,17 @@ func TestDeployKeyIsLeastPrivilegedElsewhere(t *testing.T) {
 	if authz.HasScope(rw, "repo") {
 		t.Error("a deploy key has the repo scope")
 	}
-	if r := authz.Role(rw, priv, gatehouse.Grants{}); r != gatehouse.PermNone {
-		t.Errorf("Role of a deploy key = %v", r)
+	// Role and Repo hand deploy keys to their own rule: whatever grants
+	// the key's repository has, the key holds exactly what it was given.
+	if r := authz.Role(rw, priv, gatehouse.Grants{OrgRole: gatehouse.OrgOwner}); r != gatehouse.PermWrite {
+		t.Errorf("Role of a read-write deploy key = %v, want write", r)
+	}
+	if err := authz.Repo(rw, priv, gatehouse.PermAdmin, authz.Admin, false); !gatehouse.IsKind(err, gatehouse.Forbidden) {
+		t.Errorf("a deploy key administering its repository: %v", err)
+	}
+	other := &gatehouse.Repo{ID: 2, Owner: "alice", Name: "other"}
+	if err := authz.Repo(rw, other, gatehouse.PermRead, authz.Read, false); !gatehouse.IsKind(err, gatehouse.NotFound) {
+		t.Errorf("a deploy key reading another public repository: %v", err)
 	}
 	if r := authz.DeployKeyRole(rw.DeployKey, priv); r != gatehouse.PermWrite {
 		t.Errorf("DeployKeyRole = %v, want write", r)

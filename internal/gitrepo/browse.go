@@ -968,16 +968,33 @@ const (
 // under refs/ (by name), skipping skip and returning at most limit. Ask for
 // one more than a page to learn whether another page exists.
 func (d *Dir) ListRefs(ctx context.Context, id int64, kind RefKind, skip, limit int) ([]RefInfo, error) {
-	args := []string{"for-each-ref", "--format=%(refname)%00%(objectname)%00%(objecttype)%00%(*objectname)%00%(*objecttype)%00%(creatordate:unix)"}
+	var args []string
 	switch kind {
 	case Branches:
-		args = append(args, "--sort=refname", "refs/heads/")
+		args = []string{"--sort=refname", "refs/heads/"}
 	case Tags:
 		// The last key is the first: newest first, then by name.
-		args = append(args, "--sort=-refname", "--sort=-creatordate", "refs/tags/")
+		args = []string{"--sort=-refname", "--sort=-creatordate", "refs/tags/"}
 	default:
-		args = append(args, "--sort=refname", "refs/")
+		args = []string{"--sort=refname", "refs/"}
 	}
+	return d.forEachRef(ctx, id, args, nil, skip, limit)
+}
+
+// MatchRefs lists, by name, at most limit refs whose full name starts with
+// prefix (a plain string prefix, as GitHub's matching-refs: "refs/heads/fe"
+// matches refs/heads/feature).
+func (d *Dir) MatchRefs(ctx context.Context, id int64, prefix string, limit int) ([]RefInfo, error) {
+	return d.forEachRef(ctx, id, []string{"--sort=refname", "refs/"}, func(r RefInfo) bool {
+		return strings.HasPrefix(r.Full, prefix)
+	}, 0, limit)
+}
+
+// forEachRef runs for-each-ref with args (sort keys and patterns the
+// callers fix) and collects the refs keep accepts, after skip of them, at
+// most limit, reading no further than it needs.
+func (d *Dir) forEachRef(ctx context.Context, id int64, args []string, keep func(RefInfo) bool, skip, limit int) ([]RefInfo, error) {
+	args = append([]string{"for-each-ref", "--format=%(refname)%00%(objectname)%00%(objecttype)%00%(*objectname)%00%(*objecttype)%00%(creatordate:unix)"}, args...)
 	ctx, cancel := context.WithTimeout(ctx, ReadTimeout)
 	defer cancel()
 	cmd := d.command(ctx, d.Path(id), args...)
@@ -999,13 +1016,6 @@ func (d *Dir) ListRefs(ctx context.Context, id int64, kind RefKind, skip, limit 
 		if len(f) != 6 {
 			continue
 		}
-		if n++; n <= skip {
-			continue
-		}
-		if len(refs) == limit {
-			stopped = true
-			break
-		}
 		r := RefInfo{Full: f[0], Object: f[1], ObjectType: f[2], Commit: f[1]}
 		_, r.Name = refKind(f[0])
 		if f[2] == "tag" {
@@ -1019,15 +1029,28 @@ func (d *Dir) ListRefs(ctx context.Context, id int64, kind RefKind, skip, limit 
 		if sec, err := strconv.ParseInt(f[5], 10, 64); err == nil {
 			r.Date = time.Unix(sec, 0).UTC()
 		}
+		if keep != nil && !keep(r) {
+			continue
+		}
+		if n++; n <= skip {
+			continue
+		}
+		if len(refs) == limit {
+			stopped = true
+			break
+		}
 		refs = append(refs, r)
 	}
-	cancel()
-	werr := cmd.Wait()
-	if !stopped && werr != nil && ctx.Err() == nil {
-		return nil, &gitError{args: "for-each-ref", err: werr, stderr: string(stderr.Bytes())}
+	if stopped {
+		cancel()
 	}
-	if !stopped && ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	werr := cmd.Wait()
+	switch {
+	case stopped:
+	case ctx.Err() != nil:
 		return nil, fmt.Errorf("git for-each-ref: %w", ctx.Err())
+	case werr != nil:
+		return nil, &gitError{args: "for-each-ref", err: werr, stderr: string(stderr.Bytes())}
 	}
 	return refs, nil
 }

@@ -74,6 +74,9 @@ type SSHOptions struct {
 	Listener net.Listener
 	HostKeys []ssh.Signer
 	Limits   sshd.Limits
+	// Addr is the host or host:port users reach SSH at (--ssh-external,
+	// else the listener's), for clone URLs: sshd.CloneURL(Addr, "o/r").
+	Addr string
 }
 
 // New wires the transports to the one service.

@@ -178,12 +178,19 @@ func (v *RepoView) ListRefs(ctx context.Context, kind gitrepo.RefKind, page gate
 	return refs, false, nil
 }
 
-// Archive streams ref's tree as format to w, under the folder
-// REPO-REF/ as GitHub names it.
+// MatchRefs lists at most limit refs whose full name starts with prefix.
+func (v *RepoView) MatchRefs(ctx context.Context, prefix string, limit int) ([]gitrepo.RefInfo, error) {
+	refs, err := v.s.repos.MatchRefs(ctx, v.Repo.ID, prefix, limit)
+	return refs, browseErr("list refs", err)
+}
+
+// Archive streams ref's tree as format to w, under the folder GitHub would
+// name: REPO-BRANCH/ from the web UI's download of a branch or tag,
+// OWNER-REPO-SHORTID/ for a commit, as the API's archives are.
 func (v *RepoView) Archive(ctx context.Context, ref gitrepo.Ref, format gitrepo.ArchiveFormat, w io.Writer) error {
 	prefix := v.Repo.Name + "-" + strings.ReplaceAll(ref.Name, "/", "-")
 	if ref.Kind == "commit" {
-		prefix = v.Repo.Name + "-" + ref.Commit
+		prefix = v.Repo.Owner + "-" + v.Repo.Name + "-" + ref.Commit[:min(7, len(ref.Commit))]
 	}
 	return browseErr("archive", v.s.repos.Archive(ctx, v.Repo.ID, ref.Commit, format, prefix, w))
 }

@@ -102,7 +102,6 @@ func (s *Server) handle(c *conn) {
 	c.raw.SetDeadline(time.Time{})
 	c.idle.enable()
 	s.authenticated(c, sc, actor)
-	s.served.Add(1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	{

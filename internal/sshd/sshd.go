@@ -124,9 +124,20 @@ type Server struct {
 	done       chan struct{} // closed when the last connection ended after closing
 	stopWatch  context.CancelFunc
 
-	procs  slots
-	wg     sync.WaitGroup
-	served atomic.Int64 // connections authenticated, for tests and metrics
+	procs slots
+	wg    sync.WaitGroup
+
+	// Refusals at the connection limits are logged at most once a second,
+	// with a count: a flood must not flood the log too.
+	refused   atomic.Int64
+	refusedAt atomic.Int64 // UnixNano of the last report
+}
+
+// logRefusal reports whether a refusal may be logged now.
+func (s *Server) logRefusal() bool {
+	now := time.Now().UnixNano()
+	last := s.refusedAt.Load()
+	return now-last >= int64(time.Second) && s.refusedAt.CompareAndSwap(last, now)
 }
 
 // New checks cfg and builds the server.
@@ -154,7 +165,8 @@ func New(cfg Config) (*Server, error) {
 const (
 	msgKeysOnly = "Gatehouse takes SSH public keys only: passwords and personal access tokens are refused over SSH.\r\n" +
 		"Add your public key under Settings > SSH keys, or use the https:// URL with a token (tokens work over HTTPS only).\r\n"
-	msgSuspended = "This account is suspended.\r\n"
+	msgSuspended   = "This account is suspended.\r\n"
+	msgUnavailable = "The server cannot check SSH keys right now; try again shortly.\r\n"
 )
 
 var errKeysOnly = errors.New("password and keyboard-interactive authentication refused")
@@ -179,6 +191,9 @@ func (s *Server) serverConfig() *ssh.ServerConfig {
 				return nil, &ssh.BannerError{Err: err, Message: msgSuspended}
 			case gatehouse.IsKind(err, gatehouse.Unauthenticated):
 				return nil, err
+			case gatehouse.IsKind(err, gatehouse.Unavailable):
+				s.log.Warn("SSH key lookup failed: the database is unavailable", "err", err, "client", remoteIP(meta.RemoteAddr()))
+				return nil, &ssh.BannerError{Err: err, Message: msgUnavailable}
 			}
 			s.log.Error("SSH key lookup failed", "err", err, "client", remoteIP(meta.RemoteAddr()))
 			return nil, err
@@ -199,7 +214,8 @@ func (s *Server) serverConfig() *ssh.ServerConfig {
 }
 
 // Serve accepts connections on ln until Shutdown or Close, and runs the
-// session watch meanwhile. It returns nil after Shutdown or Close, or the
+// session watch meanwhile and until the connections have ended. It returns
+// nil after Shutdown or Close (once the connections ended), or the
 // listener's error.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
@@ -218,6 +234,8 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.cfg.Service.WatchSessions(wctx, s, s.cfg.WatchInterval)
 	}()
 	defer func() { stop(); <-watchDone }()
+	// Sessions draining after Shutdown still end when their key is deleted.
+	defer s.wg.Wait()
 
 	var delay time.Duration
 	for {
@@ -240,8 +258,11 @@ func (s *Server) Serve(ln net.Listener) error {
 		delay = 0
 		c, why := s.admit(nc)
 		if c == nil {
-			s.log.Warn("SSH connection refused", "client", remoteIP(nc.RemoteAddr()), "reason", why)
 			nc.Close()
+			if n := s.refused.Add(1); s.logRefusal() {
+				s.log.Warn("SSH connection refused", "client", remoteIP(nc.RemoteAddr()), "reason", why, "refused_since_last_report", n)
+				s.refused.Store(0)
+			}
 			continue
 		}
 		s.wg.Add(1)

@@ -5,17 +5,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -581,54 +578,4 @@ func BenchmarkHandshake(b *testing.B) {
 			}
 		})
 	}
-}
-
-// BenchmarkOpenSSHHandshake is one connection of the real OpenSSH client
-// (ssh -T: handshake, authentication, greeting) against the server in this
-// process, and reports the server's CPU time per connection: the client
-// runs in its own process, so this process's CPU time is the server's.
-func BenchmarkOpenSSHHandshake(b *testing.B) {
-	sshPath, err := exec.LookPath("ssh")
-	if err != nil {
-		b.Skip("SKIPPING: the OpenSSH client is not installed")
-	}
-	e := newEnv(b, sshd.Limits{})
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := b.TempDir()
-	keyFile := filepath.Join(dir, "id_ed25519")
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	signer, _ := ssh.NewSignerFromKey(priv)
-	if _, err := e.svc.CreateKey(context.Background(), system, e.alice.ID, "bench", authorized(signer)); err != nil {
-		b.Fatal(err)
-	}
-	host, port, _ := net.SplitHostPort(e.addr)
-	args := []string{"-F", "/dev/null", "-T", "-p", port, "-i", keyFile, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-		"-o", "UserKnownHostsFile=" + filepath.Join(dir, "known_hosts"), "-o", "StrictHostKeyChecking=accept-new", "git@" + host}
-	once := func() {
-		out, err := exec.Command(sshPath, args...).CombinedOutput()
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "Hi alice!") {
-			b.Fatalf("ssh -T: %v\n%s", err, out)
-		}
-	}
-	once() // known_hosts, and the key's first use
-	var before, after syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
-	b.ResetTimer()
-	for b.Loop() {
-		once()
-	}
-	b.StopTimer()
-	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
-	cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) / time.Duration(b.N)
-	b.ReportMetric(float64(cpu.Microseconds())/1000, "server-cpu-ms/op")
 }

@@ -115,7 +115,7 @@ type Server struct {
 	SetupURL string
 	// SSHAddr is the SSH server's host:port, with Options.SSH.
 	SSHAddr string
-	Cmd      *exec.Cmd
+	Cmd     *exec.Cmd
 
 	mu      sync.Mutex
 	log     bytes.Buffer

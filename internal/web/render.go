@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,29 @@ var funcs = template.FuncMap{
 	"join": strings.Join,
 	"avatar": func(login string) string {
 		return "/avatars/" + login
+	},
+	// dict passes several values to a template: dict "K1" v1 "K2" v2.
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			k, _ := kv[i].(string)
+			m[k] = kv[i+1]
+		}
+		return m
+	},
+	// inc numbers lines from 1.
+	"inc": func(i int) int { return i + 1 },
+	// short is a commit id as pages show it.
+	"short": func(id string) string { return id[:min(7, len(id))] },
+	// size is a file size in bytes, KiB or MiB.
+	"size": func(n int64) string {
+		switch {
+		case n < 1<<10:
+			return strconv.FormatInt(n, 10) + " B"
+		case n < 1<<20:
+			return strconv.FormatFloat(float64(n)/(1<<10), 'f', 1, 64) + " KB"
+		}
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MB"
 	},
 }
 

@@ -208,6 +208,10 @@ func (h *Handler) table() []page {
 		// A user's profile, or an organization's page.
 		{"GET", "/{owner}", public, false, h.handleOwner},
 		{"GET", "/{owner}/{repo}", public, false, h.handleRepo},
+		// Browsing a repository: tree, blob, raw, commits, commit,
+		// branches, tags, archive (browse.go, browseViews).
+		{"GET", "/{owner}/{repo}/{view}", public, false, h.handleBrowse},
+		{"GET", "/{owner}/{repo}/{view}/{rest...}", public, false, h.handleBrowse},
 	}
 }
 

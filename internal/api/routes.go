@@ -168,6 +168,11 @@ func (h *Handler) table() []*route {
 		{method: "GET", pattern: p("/repos/{owner}/{repo}/collaborators/{username}/permission"), auth: true, repo: true, action: authz.Write, limit: "core", handle: h.handleCollaboratorPermission},
 		{method: "PUT", pattern: p("/repos/{owner}/{repo}/collaborators/{username}"), auth: true, repo: true, action: authz.Admin, limit: "core", resource: "Collaborator", handle: h.handleCollaboratorPut},
 		{method: "DELETE", pattern: p("/repos/{owner}/{repo}/collaborators/{username}"), auth: true, repo: true, action: authz.Admin, limit: "core", handle: h.handleCollaboratorDelete},
+		// Deploy keys: SSH keys of one repository, for machines.
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/keys"), auth: true, repo: true, action: authz.Admin, limit: "core", handle: h.handleDeployKeyList},
+		{method: "POST", pattern: p("/repos/{owner}/{repo}/keys"), auth: true, repo: true, action: authz.Admin, limit: "core", resource: "PublicKey", handle: h.handleDeployKeyCreate},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/keys/{id}"), auth: true, repo: true, action: authz.Admin, limit: "core", handle: h.handleDeployKeyGet},
+		{method: "DELETE", pattern: p("/repos/{owner}/{repo}/keys/{id}"), auth: true, repo: true, action: authz.Admin, limit: "core", handle: h.handleDeployKeyDelete},
 
 		// Site administration.
 		{method: "GET", pattern: p("/admin/tokens"), auth: true, scopes: []string{"site_admin"}, deny: adminDeny, siteAdmin: true, limit: "core", handle: h.handleAdminTokenList},

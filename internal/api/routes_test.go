@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
@@ -26,10 +27,18 @@ type walkFixture struct {
 	aliceKey   *gatehouse.Key
 	bobKey     *gatehouse.Key
 	bobTokenID int64
+	// deployKeys are the deploy key of each of alice's repositories, for
+	// {id} on the deploy key routes.
+	deployKeys map[string]int64
 }
 
 const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDMWWhIuG+8MHYCxJ7ViKRYfAS4cK3kmfOxzo7DqU6cJ alice@laptop"
 const testKey2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJmQf6xy8MCbIJSd9OU1a8Bm9Tq8LgUjLPE+iFjvuHHD bob@desk"
+
+var deployTestKeys = map[string]string{
+	"pub":  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPAnLc0dJq5GfSI2ju/OFQyPnENadzl26zyxw772ragr deploy1@ci",
+	"priv": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEuS3J/4XNMqrl/6A9F4NTbYLHlqfwAcoMjpk53iRxml deploy2@ci",
+}
 
 func newWalkFixture(t *testing.T) *walkFixture {
 	t.Helper()
@@ -67,7 +76,19 @@ func newWalkFixture(t *testing.T) *walkFixture {
 	if err := e.svc.SetTeamRepo(ctx, system, org, "devs", "acme", "tools", gatehouse.PermWrite); err != nil {
 		t.Fatal(err)
 	}
-	return &walkFixture{env: e, aliceKey: ak, bobKey: bk, bobTokenID: it.Token.ID}
+	deploy := map[string]int64{}
+	for name, key := range deployTestKeys {
+		repo, _, err := e.svc.Repo(ctx, system, "alice", name, authz.Admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := e.svc.CreateDeployKey(ctx, system, repo, "ci "+name, key, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deploy[name] = k.ID
+	}
+	return &walkFixture{env: e, aliceKey: ak, bobKey: bk, bobTokenID: it.Token.ID, deployKeys: deploy}
 }
 
 // path fills a route pattern with the fixture's names. repoName picks the
@@ -77,6 +98,9 @@ func (f *walkFixture) path(rt *route, repoName string, keyID int64) string {
 	id := keyID
 	if strings.Contains(p, "/admin/tokens/") {
 		id = f.bobTokenID
+	}
+	if strings.HasSuffix(p, "/{repo}/keys/{id}") {
+		id = f.deployKeys[repoName]
 	}
 	ref := "main"
 	if strings.Contains(p, "/git/") {
@@ -134,6 +158,8 @@ func body(rt *route) any {
 		return map[string]any{"permission": "maintain"}
 	case "POST " + Prefix + "/credentials/revoke":
 		return map[string]any{"credentials": []string{"gtp_not-a-live-token"}}
+	case "POST " + Prefix + "/repos/{owner}/{repo}/keys":
+		return map[string]any{"title": "deploy", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILL+7uknyD0UhOem6ojCTn4DS7OJdgI1fxOk5RuGWY8K deploy3@ci", "read_only": true}
 	case "POST " + Prefix + "/admin/organizations":
 		return map[string]any{"login": "neworg", "admin": "bob", "profile_name": "New Org"}
 	case "POST " + GraphQLPath:

@@ -17,33 +17,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/service"
 )
 
-func (e *env) admin(ctx context.Context, args []string) error {
-	if len(args) < 2 {
-		return usagef("admin needs a subject and a verb, e.g. 'admin token create'")
-	}
-	switch args[0] + " " + args[1] {
-	case "user create":
-		return e.userCreate(ctx, args[2:])
-	case "repo create":
-		return e.repoCreate(ctx, args[2:])
-	case "repo collaborator":
-		return e.repoCollaborator(ctx, args[2:])
-	case "token create":
-		return e.tokenCreate(ctx, args[2:])
-	case "token list":
-		return e.tokenList(ctx, args[2:])
-	case "token revoke":
-		return e.tokenRevoke(ctx, args[2:])
-	case "org create":
-		return e.orgCreate(ctx, args[2:])
-	case "org member":
-		return e.orgMember(ctx, args[2:])
-	case "key add", "key list", "key delete", "deploy-key add", "deploy-key list", "deploy-key delete":
-		return e.keys(ctx, args) // keys.go
-	}
-	return usagef("unknown admin command %q", args[0]+" "+args[1])
-}
-
 func (e *env) userCreate(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("admin user create", flag.ContinueOnError)
 	e.common(fs)
@@ -84,6 +57,42 @@ func (e *env) userCreate(ctx context.Context, args []string) error {
 	} else {
 		fmt.Fprintf(e.stderr, "Created user %s (id %d).\n", u.Login, u.ID)
 	}
+	return nil
+}
+
+// userPromote makes an existing user a site admin, as the system: the
+// way to the administration pages when nobody has them.
+func (e *env) userPromote(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("admin user promote", flag.ContinueOnError)
+	e.common(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("admin user promote needs the USER to make a site admin")
+	}
+	svc, done, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	system := gatehouse.SystemActor()
+	u, err := svc.FindUser(ctx, system, pos[0])
+	if err != nil {
+		return err
+	}
+	if u.IsOrg {
+		return fmt.Errorf("%s is an organization: only users can be site admins", u.Login)
+	}
+	if u.SiteAdmin {
+		fmt.Fprintf(e.stderr, "%s is a site admin already.\n", u.Login)
+		return nil
+	}
+	if _, err := svc.SetSiteAdmin(ctx, system, u.ID, true); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "%s is now a site admin.\n", u.Login)
 	return nil
 }
 
@@ -366,17 +375,14 @@ func (e *env) orgCreate(ctx context.Context, args []string) error {
 	return nil
 }
 
-// orgMember changes an organization's members as the system: "add ORG
+// orgMemberAdd changes an organization's members as the system: "ORG
 // USER [--role member|admin]" adds USER, or changes their role (the last
 // owner cannot be demoted).
-func (e *env) orgMember(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "add" {
-		return usagef("admin org member needs a verb: 'admin org member add ORG USER [--role member|admin]'")
-	}
+func (e *env) orgMemberAdd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("admin org member add", flag.ContinueOnError)
 	e.common(fs)
 	roleName := fs.String("role", "member", "member, or admin for an owner")
-	pos, err := parse(fs, args[1:])
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}

@@ -83,7 +83,7 @@ const (
 // serveEnv pairs serve's flags with the variables that stand in for them.
 // The TLS flags have none.
 func serveEnv() [][2]string {
-	return [][2]string{
+	return append(mailEnv(), [][2]string{
 		{"listen", "GATEHOUSE_LISTEN"},
 		{"external-url", "GATEHOUSE_EXTERNAL_URL"},
 		{"log-format", "GATEHOUSE_LOG_FORMAT"},
@@ -96,12 +96,9 @@ func serveEnv() [][2]string {
 		{"git-max-processes-per-client", "GATEHOUSE_GIT_MAX_PROCESSES_PER_CLIENT"},
 		{"max-push-size", "GATEHOUSE_MAX_PUSH_SIZE"},
 		{"metrics", "GATEHOUSE_METRICS"},
-		{"smtp-addr", "GATEHOUSE_SMTP_ADDR"},
-		{"smtp-from", "GATEHOUSE_SMTP_FROM"},
-		{"smtp-user", "GATEHOUSE_SMTP_USER"},
 		{"ssh-listen", "GATEHOUSE_SSH_LISTEN"},
 		{"ssh-external", "GATEHOUSE_SSH_EXTERNAL"},
-	}
+	}...)
 }
 
 // newServeConfig returns the defaults.
@@ -130,7 +127,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.IntVar(&c.RateLimit, "rate-limit", c.RateLimit, "API calls per hour per user (0: no rate limiting, the default)")
 	fs.IntVar(&c.RateLimitAnonymous, "rate-limit-anonymous", c.RateLimitAnonymous, "API calls per hour per client address without credentials, when --rate-limit is set")
-	fs.Var(&c.TrustedProxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For/-Proto are believed (repeatable; env: comma-separated)")
+	fs.Var(&c.TrustedProxies, "trusted-proxy", "`CIDR` of a reverse proxy whose X-Forwarded-For/-Proto are believed (repeatable; env: comma-separated)")
 	fs.BoolVar(&c.PrivateMode, "private-mode", c.PrivateMode, "make anonymous visitors sign in for everything, public repositories included")
 	fs.IntVar(&c.GitMaxProcesses, "git-max-processes", c.GitMaxProcesses, "most git processes running at once; more git requests are refused with a message")
 	fs.IntVar(&c.GitMaxProcessesPerClient, "git-max-processes-per-client", c.GitMaxProcessesPerClient, "most git processes running at once for one client address (IPv6: per /64)")

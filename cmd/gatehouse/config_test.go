@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io"
 	"net/netip"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -252,6 +253,9 @@ func TestAddMailFlags(t *testing.T) {
 	fs := flag.NewFlagSet("hook pre-receive", flag.ContinueOnError)
 	m := addMailFlags(fs)
 	if err := fs.Parse([]string{"--smtp-from", "flag@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := applyEnvDefaults(fs, mailEnv(), os.Getenv); err != nil {
 		t.Fatal(err)
 	}
 	if *m.addr != "env.example:587" || *m.from != "flag@example.com" || *m.user != "" {

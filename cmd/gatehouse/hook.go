@@ -20,22 +20,22 @@ import (
 // there is to say.
 var errQuiet = errors.New("exit status 1")
 
-// hook runs a git hook; git starts it through the script that serve
-// installs, in the repository, with the environment serve set up.
+// hook runs the pre-receive hook; git starts it through the script that
+// serve installs, in the repository, with the environment serve set up.
 func (e *env) hook(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "pre-receive" {
-		return usagef("hook: only pre-receive exists, and git runs it")
-	}
 	fs := flag.NewFlagSet("hook pre-receive", flag.ContinueOnError)
 	e.common(fs)
 	// serve passes its mail settings in the environment (see protectPushes).
 	mail := addMailFlags(fs)
-	pos, err := parse(fs, args[1:])
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usagef("hook pre-receive takes no arguments")
+	}
+	if err := applyEnvDefaults(fs, mailEnv(), os.Getenv); err != nil {
+		return err
 	}
 	var st *sqldb.DB
 	defer func() {

@@ -15,34 +15,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/service"
 )
 
-// keyUsage lists the SSH key commands, for messages.
-const keyUsage = `  gatehouse admin key add --user NAME [--title T] < key.pub
-  gatehouse admin key list --user NAME
-  gatehouse admin key delete ID
-  gatehouse admin deploy-key add OWNER/REPO [--title T] [--read-write] < key.pub
-  gatehouse admin deploy-key list OWNER/REPO
-  gatehouse admin deploy-key delete OWNER/REPO ID`
-
-// keys runs "admin key …" and "admin deploy-key …": SSH keys of users and
-// of repositories, as the system. A public key is read from standard
-// input in authorized_keys form (a .pub file).
-func (e *env) keys(ctx context.Context, args []string) error {
-	switch args[0] + " " + args[1] {
-	case "key add":
-		return e.keyAdd(ctx, args[2:])
-	case "key list":
-		return e.keyList(ctx, args[2:])
-	case "key delete":
-		return e.keyDelete(ctx, args[2:])
-	case "deploy-key add":
-		return e.deployKeyAdd(ctx, args[2:])
-	case "deploy-key list":
-		return e.deployKeyList(ctx, args[2:])
-	case "deploy-key delete":
-		return e.deployKeyDelete(ctx, args[2:])
-	}
-	return usagef("unknown admin command %q; the key commands are:\n%s", args[0]+" "+args[1], keyUsage)
-}
+// The SSH key commands ("admin key …" and "admin deploy-key …") manage
+// SSH keys of users and of repositories, as the system. A public key is
+// read from standard input in authorized_keys form (a .pub file).
 
 // readPublicKey reads one public key from r: the first line that is not
 // empty or a comment.

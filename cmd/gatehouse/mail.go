@@ -93,14 +93,20 @@ type mailFlags struct {
 	addr, from, user *string
 }
 
-// addMailFlags registers the e-mail flags on fs with defaults from the
-// environment.
-func addMailFlags(fs *flag.FlagSet) mailFlags {
-	m := &mailConfig{
-		Addr: os.Getenv("GATEHOUSE_SMTP_ADDR"),
-		From: os.Getenv("GATEHOUSE_SMTP_FROM"),
-		User: os.Getenv("GATEHOUSE_SMTP_USER"),
+// mailEnv pairs the e-mail flags with the variables that stand in for
+// them, for serve and for hook pre-receive.
+func mailEnv() [][2]string {
+	return [][2]string{
+		{"smtp-addr", "GATEHOUSE_SMTP_ADDR"},
+		{"smtp-from", "GATEHOUSE_SMTP_FROM"},
+		{"smtp-user", "GATEHOUSE_SMTP_USER"},
 	}
+}
+
+// addMailFlags registers the e-mail flags on fs; the command takes those
+// the arguments leave out from mailEnv.
+func addMailFlags(fs *flag.FlagSet) mailFlags {
+	m := &mailConfig{}
 	m.register(fs)
 	return m.flags()
 }

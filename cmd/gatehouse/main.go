@@ -28,31 +28,13 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = ""
 
-// usageError is a mistake in the command line: exit status 2.
-type usageError struct{ msg string }
+// usageError is a mistake in the command line: exit status 2. cmd names
+// the command whose help explains the right usage, when run knows it.
+type usageError struct{ msg, cmd string }
 
 func (e usageError) Error() string { return e.msg }
 
-func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
-
-const usage = `Usage:
-  gatehouse serve [--listen 127.0.0.1:3000] [--external-url URL] [--tls-cert F --tls-key F | --tls-self-signed]
-  gatehouse admin user create --username NAME --email E [--admin] [--password-stdin]
-  gatehouse admin repo create OWNER/NAME [--private] [--description D]
-  gatehouse admin repo collaborator OWNER/NAME USER [--permission read|write|admin|none]
-  gatehouse admin org create NAME --owner USER [--name "Profile name"] [--email E]
-  gatehouse admin org member add ORG USER [--role member|admin]   # admin: an owner
-  gatehouse admin token create --user NAME --note N [--scopes repo,read:org] [--expires 30d|YYYY-MM-DD|never]
-  gatehouse admin token list [--user NAME] [--json]
-  gatehouse admin token revoke ID
-  gatehouse backup FILE [--repositories-only]   # consistent while serving; PostgreSQL: pg_dump + --repositories-only
-  gatehouse restore FILE                        # into an empty --data dir
-  gatehouse version
-  gatehouse hook pre-receive      # run by git during a push (push protection)
-
-Every command takes --data DIR (env GATEHOUSE_DATA, default ./gatehouse-data) and
---database URL (env GATEHOUSE_DATABASE_URL, default the SQLite file in the data dir).
-`
+func usagef(format string, args ...any) error { return usageError{msg: fmt.Sprintf(format, args...)} }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -63,10 +45,7 @@ func main() {
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(os.Stderr, "gatehouse: %s\nRun 'gatehouse help' for usage.\n", ue.msg)
-		os.Exit(2)
-	}
-	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(os.Stderr, "gatehouse: %s; see '%s'\n", strings.ReplaceAll(ue.msg, "\n", " "), strings.TrimSpace("gatehouse help "+ue.cmd))
 		os.Exit(2)
 	}
 	if errors.Is(err, errQuiet) {
@@ -93,45 +72,94 @@ type env struct {
 	prefix         string
 }
 
-// common registers the flags every command takes.
+// common registers the flags every command takes, with their defaults;
+// parse then takes those that the arguments leave out from their
+// variables (commonEnv).
 func (e *env) common(fs *flag.FlagSet) {
-	fs.StringVar(&e.data, "data", envOr("GATEHOUSE_DATA", "./gatehouse-data"), "data directory")
-	fs.StringVar(&e.database, "database", os.Getenv("GATEHOUSE_DATABASE_URL"), "database URL (default: SQLite in the data dir)")
-	fs.StringVar(&e.prefix, "token-prefix", envOr("GATEHOUSE_TOKEN_PREFIX", token.DefaultPrefix), "prefix of new tokens")
+	fs.StringVar(&e.data, "data", "./gatehouse-data", "data directory")
+	fs.StringVar(&e.database, "database", "", "database URL (default: SQLite in the data dir)")
+	fs.StringVar(&e.prefix, "token-prefix", token.DefaultPrefix, "prefix of new tokens")
 }
 
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
+// applyEnvDefaults sets every flag of fs named in pairs (flag, variable)
+// that the arguments did not set from its variable, if that is set and
+// not empty.
+func applyEnvDefaults(fs *flag.FlagSet, pairs [][2]string, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, fe := range pairs {
+		f := fs.Lookup(fe[0])
+		v := getenv(fe[1])
+		if f == nil || given[fe[0]] || v == "" {
+			continue
+		}
+		if err := f.Value.Set(v); err != nil {
+			return usagef("%s %q: %v", fe[1], v, err)
+		}
 	}
-	return def
+	return nil
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		printOverview(stderr)
 		return usagef("no command given")
 	}
+	return e.run(ctx, args)
+}
+
+// run runs the command args name. A command given -h or --help prints
+// its help; a usage error learns the command it is about, so that the
+// message can point at that command's help.
+func (e *env) run(ctx context.Context, args []string) error {
 	switch args[0] {
-	case "serve":
-		return e.serve(ctx, args[1:])
-	case "admin":
-		return e.admin(ctx, args[1:])
-	case "backup":
-		return e.backup(ctx, args[1:])
-	case "restore":
-		return e.restore(ctx, args[1:])
-	case "hook":
-		return e.hook(ctx, args[1:])
-	case "version", "--version":
-		fmt.Fprintln(stdout, "gatehouse", versionString())
+	case "--version":
+		args = append([]string{"version"}, args[1:]...)
+	case "-h", "--help", "-help":
+		args = append([]string{"help"}, args[1:]...)
+	}
+	name, leaf, rest := resolve(args)
+	switch {
+	case name == "":
+		return usagef("unknown command %q", args[0])
+	case !leaf && len(rest) > 0 && isHelpFlag(rest[0]):
+		printGroup(e.stdout, name)
 		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	case !leaf && len(rest) > 0 && !strings.HasPrefix(rest[0], "-"):
+		return usageError{msg: fmt.Sprintf("unknown command %q", name+" "+rest[0]), cmd: name}
+	case !leaf:
+		return usageError{msg: fmt.Sprintf("%s needs a command: %s", name, joinOr(verbs(name))), cmd: name}
+	}
+	c, _ := findCommand(name)
+	err := c.run(e, ctx, rest)
+	var hr helpRequest
+	if errors.As(err, &hr) {
+		printCommandHelp(e.stdout, hr.fs)
 		return nil
 	}
-	return usagef("unknown command %q", args[0])
+	var ue usageError
+	if errors.As(err, &ue) && ue.cmd == "" && name != "help" {
+		ue.cmd = name
+		return ue
+	}
+	return err
+}
+
+// verbs lists the words that may follow group.
+func verbs(group string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, c := range commands() {
+		if rest, ok := strings.CutPrefix(c.name, group+" "); ok {
+			w, _, _ := strings.Cut(rest, " ")
+			if !seen[w] {
+				seen[w] = true
+				out = append(out, w)
+			}
+		}
+	}
+	return out
 }
 
 func versionString() string {
@@ -165,20 +193,22 @@ func versionString() string {
 }
 
 // parse parses flags that may come before or after positional arguments,
-// as in "admin repo create alice/demo --private".
+// as in "admin repo create alice/demo --private", then takes the common
+// flags the arguments leave out from the environment. For -h or --help it
+// returns a helpRequest.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, usagef("usage of %s: see 'gatehouse help'", fs.Name())
+				return nil, helpRequest{fs}
 			}
 			return nil, usagef("%s: %v", fs.Name(), err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return pos, nil
+			return pos, applyEnvDefaults(fs, commonEnv(), os.Getenv)
 		}
 		pos = append(pos, args[0])
 		args = args[1:]

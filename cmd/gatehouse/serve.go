@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/api"
 	"github.com/gatehouse/gatehouse/internal/githttp"
 	"github.com/gatehouse/gatehouse/internal/server"
@@ -126,6 +127,9 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	}
 	if code != "" {
 		fmt.Fprintf(e.stderr, "No users yet. To create the first site admin, open this one-time link:\n\n    %s/setup?code=%s\n\n", base, code)
+		fmt.Fprintf(e.stderr, "or run: %s\n\n", e.adminCommand("user create --username NAME --email E --admin"))
+	} else if err := e.reportNoSiteAdmin(ctx, svc); err != nil {
+		return err
 	}
 	if sshOpts != nil {
 		fmt.Fprintf(e.stderr, "Git over SSH on %s, e.g. git clone %s (host keys %s)\n",
@@ -134,6 +138,52 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	// Printed last: scripts may wait for this line.
 	fmt.Fprintf(e.stderr, "Gatehouse %s listening on %s (data in %s)\n", versionString(), base, e.data)
 	return srv.Serve(ctx, ln, tlsConfig)
+}
+
+// reportNoSiteAdmin says how to make a site admin when the instance has
+// users but none who administers it (all made from the command line
+// without --admin, say): nobody can open the administration pages, and
+// the setup link is gone for good.
+func (e *env) reportNoSiteAdmin(ctx context.Context, svc *service.Service) error {
+	for page := 1; ; page++ {
+		users, err := svc.ListUsers(ctx, gatehouse.SystemActor(), gatehouse.Page{Page: page, PerPage: 100})
+		if err != nil {
+			return fmt.Errorf("look for a site admin: %w", err)
+		}
+		for _, u := range users {
+			if u.SiteAdmin && !u.Suspended {
+				return nil
+			}
+		}
+		if len(users) < 100 {
+			break
+		}
+	}
+	fmt.Fprintf(e.stderr, "No site admin: nobody can open the administration pages. Make one from the command line:\n\n    %s\n\nor promote an existing user:\n\n    %s\n\n",
+		e.adminCommand("user create --username NAME --email E --admin"), e.adminCommand("user promote USER"))
+	return nil
+}
+
+// adminCommand is the command line of "gatehouse admin " + args for this
+// instance's data, to be run from any directory. A database URL is named,
+// not shown: it may hold a password.
+func (e *env) adminCommand(args string) string {
+	cmd := "gatehouse admin " + args
+	if data, err := filepath.Abs(e.data); err == nil {
+		cmd += " --data " + shellQuote(data)
+	}
+	if e.database != "" {
+		cmd += " --database URL"
+	}
+	return cmd
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@%+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // hostPort names the listener the way a client should dial it: a wildcard

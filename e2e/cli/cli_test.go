@@ -94,9 +94,11 @@ func TestAdminCommands(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	out, _, code := run(t, t.TempDir(), "", "version")
-	if code != 0 || !strings.HasPrefix(out, "gatehouse ") {
-		t.Fatalf("version: %q exit %d", out, code)
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		out, _, code := gatehouse(t, args...)
+		if code != 0 || !strings.HasPrefix(out, "gatehouse ") {
+			t.Fatalf("%s: %q exit %d", args[0], out, code)
+		}
 	}
 }
 

@@ -55,7 +55,7 @@ func TestOrgCommands(t *testing.T) {
 		"a user is no org":  {[]string{"admin", "org", "member", "add", "alice", "bob"}, 1, `no organization named "alice"`},
 		"unknown member":    {[]string{"admin", "org", "member", "add", "acme", "zed"}, 1, `no user named "zed"`},
 		"org as a member":   {[]string{"admin", "org", "member", "add", "acme", "acme"}, 1, "cannot be a member"},
-		"member needs verb": {[]string{"admin", "org", "member"}, 2, "member add"},
+		"member needs verb": {[]string{"admin", "org", "member"}, 2, "admin org member needs a command: add"},
 		"member arguments":  {[]string{"admin", "org", "member", "add", "acme"}, 2, "ORG and USER"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -68,10 +68,14 @@ func TestOrgCommands(t *testing.T) {
 			}
 		})
 	}
-	out, _, _ = run(t, data, "", "help")
-	for _, want := range []string{"gatehouse admin org create NAME --owner USER", "gatehouse admin org member add ORG USER [--role member|admin]"} {
+	out, _, _ = gatehouse(t, "help")
+	for _, want := range []string{"gatehouse admin org create NAME --owner USER", "gatehouse admin org member add ORG USER"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the usage text lacks %q", want)
 		}
+	}
+	out, _, _ = gatehouse(t, "help", "admin", "org", "member", "add")
+	if want := "--role string  (default \"member\")\n        member, or admin for an owner"; !strings.Contains(out, want) {
+		t.Errorf("help admin org member add lacks %q:\n%s", want, out)
 	}
 }

@@ -5,6 +5,7 @@ package githttp
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -255,6 +256,23 @@ func (h *Handler) advertise(w http.ResponseWriter, r *http.Request, repo *gateho
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	if service == gitrepo.UploadPack {
+		// Most advertisements need no process: see gitrepo.AdvertiseRefs.
+		adv, err := h.Repos.AdvertiseRefs(r.Context(), repo.ID, protocol)
+		if err == nil {
+			hd.Set("Content-Type", "application/x-git-"+string(service)+"-advertisement")
+			noCache(hd)
+			if !strings.Contains(protocol, "version=2") {
+				line := "# service=git-" + string(service) + "\n"
+				fmt.Fprintf(w, "%04x%s0000", len(line)+4, line)
+			}
+			w.Write(adv)
+			return
+		}
+		if !errors.Is(err, gitrepo.ErrNotServed) && r.Context().Err() == nil {
+			h.Log.Warn("ref advertisement without git failed; running git", "repo", repo.FullName(), "err", err, "request_id", httpx.RequestID(r.Context()))
+		}
+	}
 	release, busy := h.acquire(r)
 	if busy != nil {
 		// Before any of git's output, git prints a text/plain body of an
@@ -340,6 +358,19 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 		defer zr.Close()
 		body = zr
 	}
+	if service == gitrepo.UploadPack && protocol == "version=2" {
+		// A v2 ls-refs is answered without a process; anything else goes
+		// to git with the bytes read so far put back in front.
+		head, err := io.ReadAll(io.LimitReader(body, maxPeek+1))
+		if err != nil {
+			h.bodyFailed(w, r, in, err)
+			return
+		}
+		if len(head) <= maxPeek && h.lsRefs(w, r, repo, head) {
+			return
+		}
+		body = io.MultiReader(bytes.NewReader(head), body)
+	}
 	release, busy := h.acquire(r)
 	if busy != nil {
 		h.refuseRPC(w, service, br, busy)
@@ -391,6 +422,30 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 		}
 		h.afterPush(bctx, repo, actor)
 	}
+}
+
+// maxPeek is how much of a v2 upload-pack request is read before
+// deciding whether git must run: ls-refs requests are far smaller.
+const maxPeek = 64 << 10
+
+// lsRefs answers a whole v2 upload-pack request body if it is an ls-refs
+// that gitrepo.LsRefs understands, and reports whether it did.
+func (h *Handler) lsRefs(w http.ResponseWriter, r *http.Request, repo *gatehouse.Repo, body []byte) bool {
+	if !bytes.HasPrefix(body, []byte("0014command=ls-refs\n")) && !bytes.HasPrefix(body, []byte("0013command=ls-refs")) {
+		return false
+	}
+	out, err := h.Repos.LsRefs(r.Context(), repo.ID, body)
+	if err != nil {
+		if !errors.Is(err, gitrepo.ErrNotServed) && r.Context().Err() == nil {
+			h.Log.Warn("ls-refs without git failed; running git", "repo", repo.FullName(), "err", err, "request_id", httpx.RequestID(r.Context()))
+		}
+		return false
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "application/x-git-upload-pack-result")
+	noCache(hd)
+	w.Write(out)
+	return true
 }
 
 // bodyFailed answers a request whose body stalled or broke before any git

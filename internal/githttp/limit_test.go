@@ -115,15 +115,19 @@ func (l *live) request(t *testing.T, from string, r *http.Request) (*http.Respon
 	return resp, string(b)
 }
 
+// It asks for receive-pack's: upload-pack's is answered without a
+// process, so no limit applies to it.
 func (l *live) infoRefs(t *testing.T, from string) (*http.Response, string) {
-	r, _ := http.NewRequest("GET", l.srv.URL+"/alice/secret.git/info/refs?service=git-upload-pack", nil)
+	r, _ := http.NewRequest("GET", l.srv.URL+"/alice/secret.git/info/refs?service=git-receive-pack", nil)
 	r.Header.Set("Authorization", basic("alice", l.token))
 	return l.request(t, from, r)
 }
 
-// lsRefs is a complete protocol v2 ls-refs request.
+// lsRefs is a complete protocol v2 ls-refs request that git must answer:
+// it has more ref-prefix arguments than the handler answers without git.
 func (l *live) lsRefs(t *testing.T, from string) (*http.Response, string) {
-	r, _ := http.NewRequest("POST", l.srv.URL+"/alice/secret.git/git-upload-pack", strings.NewReader("0014command=ls-refs\n0001"+"0000"))
+	body := "0014command=ls-refs\n0001" + strings.Repeat("0011ref-prefix x\n", 70) + "0000"
+	r, _ := http.NewRequest("POST", l.srv.URL+"/alice/secret.git/git-upload-pack", strings.NewReader(body))
 	r.Header.Set("Authorization", basic("alice", l.token))
 	r.Header.Set("Content-Type", "application/x-git-upload-pack-request")
 	r.Header.Set("Git-Protocol", "version=2")
@@ -455,7 +459,7 @@ func TestProcessLimitsWithGit(t *testing.T) {
 		t.Errorf("the clone has %s commits, want 20", got)
 	}
 
-	// Refused at info/refs: git prints the body as "remote: …".
+	// Refused at info/refs of a push: git prints the body as "remote: …".
 	for i := 0; i < 3; i++ {
 		c, err := l.dialStall("127.0.0.1", "0032want ")
 		if err != nil {
@@ -464,8 +468,15 @@ func TestProcessLimitsWithGit(t *testing.T) {
 		filled = append(filled, c)
 	}
 	waitFor(t, 10*time.Second, "3 more git processes did not start", func() bool { return e.h.Processes() == held+3 })
-	if r := g.Run("", "ls-remote", url); r.Err == nil || !strings.Contains(r.Stderr, "remote: Too many git operations from your address") {
-		t.Errorf("ls-remote over the limit: %v\n%s", r.Err, r.Stderr)
+	// ls-remote needs no process (v0 and v2), so it works over the limit;
+	// a push's ref advertisement does need one.
+	for _, v := range []string{"0", "2"} {
+		if r := g.Run("", "-c", "protocol.version="+v, "ls-remote", url); r.Err != nil || !strings.Contains(r.Stdout, "refs/heads/main") {
+			t.Errorf("ls-remote v%s over the limit: %v\n%s", v, r.Err, r.Stderr)
+		}
+	}
+	if r := g.Run(work, "push", "-q", url, "HEAD:refs/heads/main"); r.Err == nil || !strings.Contains(r.Stderr, "remote: Too many git operations from your address") {
+		t.Errorf("push over the limit: %v\n%s", r.Err, r.Stderr)
 	}
 	closeFilled()
 	waitFor(t, 10*time.Second, "closed connections' git processes still running", func() bool { return e.h.Processes() == held })

@@ -564,13 +564,13 @@ type Commit struct {
 }
 
 // Subject is the first line of the message.
-func (c *Commit) Subject() string {
+func (c Commit) Subject() string {
 	s, _, _ := strings.Cut(c.Message, "\n")
 	return s
 }
 
 // Body is the message after its first line, trimmed.
-func (c *Commit) Body() string {
+func (c Commit) Body() string {
 	_, b, _ := strings.Cut(c.Message, "\n")
 	return strings.TrimSpace(b)
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -36,6 +37,9 @@ type Dir struct {
 	// receive.maxInputSize); 0 means DefaultMaxPushBytes, negative means
 	// no limit.
 	MaxPushBytes int64
+
+	advOnce  sync.Once
+	advState *advertiser // see advertise.go
 }
 
 // DefaultMaxPushBytes is the largest pack one push may send by default,

@@ -112,7 +112,12 @@ func New(svc *service.Service, opts Options) *Server {
 	mux.Handle("/api/", api.New(api.Config{Service: svc, Repos: opts.Repos,
 		ExternalURL: opts.ExternalURL, Network: opts.Network, RateLimit: opts.RateLimit, Version: opts.Version, Log: log}))
 	// The web UI takes every path that is not git's.
-	ui := web.New(web.Config{Service: svc, Repos: opts.Repos, ExternalURL: opts.ExternalURL, Network: opts.Network, Log: log})
+	webCfg := web.Config{Service: svc, Repos: opts.Repos, ExternalURL: opts.ExternalURL, Network: opts.Network, Log: log}
+	if opts.SSH != nil {
+		sshAddr := opts.SSH.Addr
+		webCfg.SSHCloneURL = func(fullName string) string { return sshd.CloneURL(sshAddr, fullName) }
+	}
+	ui := web.New(webCfg)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := githttp.Match(r.URL.Path); ok {
 			s.metrics.gitRequests.Add(1)

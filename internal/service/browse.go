@@ -203,7 +203,7 @@ func (v *RepoView) LastCommits(ctx context.Context, commit, dir string, entries 
 	for i, e := range entries {
 		names[i] = e.Name
 	}
-	found, err := v.s.repos.LastCommits(ctx, v.Repo.ID, commit, dir, names, 400, 1500*time.Millisecond)
+	found, err := v.s.repos.LastCommits(ctx, v.Repo.ID, commit, dir, names, 400, 400*time.Millisecond)
 	if err != nil && ctx.Err() == nil {
 		v.s.log.Warn("finding last commits failed", "repo", v.Repo.FullName(), "err", err)
 	}

@@ -49,7 +49,7 @@ func TestOpenRepoAuthorizes(t *testing.T) {
 			{"other user", session(bob, ""), "nope", gatehouse.NotFound},
 		} {
 			want := tc.want
-			if private && tc.who == "anonymous" || private && tc.who == "anonymous" && tc.repo == "pub" {
+			if private && tc.who == "anonymous" {
 				want = gatehouse.Unauthenticated
 			}
 			v, err := s.OpenRepo(ctx, tc.actor, "alice", tc.repo)

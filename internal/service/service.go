@@ -331,39 +331,62 @@ func (s *Service) PrepareSetup(ctx context.Context) (string, error) {
 	return code, nil
 }
 
+// Reasons a setup link is refused, matched with errors.Is; both are
+// Forbidden.
+var (
+	// ErrSetupDone: the instance has accounts, so setup is over whatever
+	// the link (the first account, or accounts made from the command line).
+	ErrSetupDone = gatehouse.E("setup", gatehouse.Forbidden, "this instance already has accounts: setup is done; sign in, or ask a site admin")
+	// ErrSetupCode: the link's code is not the current one (mistyped, or
+	// from before a restart, which prints a new link).
+	ErrSetupCode = gatehouse.E("setup", gatehouse.Forbidden, "this setup link is not the current one: use the link serve printed at its last start")
+)
+
 // CheckSetup reports whether code is the current setup code and setup is
 // still open (no account exists), without using the code up.
 func (s *Service) CheckSetup(ctx context.Context, code string) bool {
-	want, err := s.store.Setting(ctx, setupKey)
-	if err != nil {
-		return false
-	}
+	return s.CheckSetupCode(ctx, code) == nil
+}
+
+// CheckSetupCode is CheckSetup saying why not. Errors: ErrSetupDone,
+// ErrSetupCode, or the store's.
+func (s *Service) CheckSetupCode(ctx context.Context, code string) error {
 	if n, err := s.store.CountUsers(ctx); err != nil || n > 0 {
-		return false
+		if err != nil {
+			return err
+		}
+		return ErrSetupDone
+	}
+	want, err := s.store.Setting(ctx, setupKey)
+	if gatehouse.IsKind(err, gatehouse.NotFound) {
+		return ErrSetupCode
+	}
+	if err != nil {
+		return err
 	}
 	sum := sha256.Sum256([]byte(code))
-	return subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(want)) == 1
+	if subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(want)) != 1 {
+		return ErrSetupCode
+	}
+	return nil
 }
 
 // CompleteSetup creates the first site admin if code is the current setup
 // code, using the code up so that it works exactly once. The setup link is
-// the credential: the actor is whoever holds it. Errors: Forbidden (wrong
-// or used code), and those of CreateUser.
+// the credential: the actor is whoever holds it. Errors: Forbidden
+// (ErrSetupDone, ErrSetupCode, or a code used meanwhile), and those of
+// CreateUser.
 func (s *Service) CompleteSetup(ctx context.Context, actor *gatehouse.Actor, code string, nu NewUser) (*gatehouse.User, error) {
-	if !s.CheckSetup(ctx, code) {
-		return nil, gatehouse.E("setup", gatehouse.Forbidden, "this setup link is invalid or has already been used")
-	}
-	// Accounts made since the link was printed (from the command line)
-	// end setup: the link must not make a site admin on a running
-	// instance.
-	if n, err := s.store.CountUsers(ctx); err != nil || n > 0 {
-		if err != nil {
-			return nil, err
+	if err := s.CheckSetupCode(ctx, code); err != nil {
+		// Accounts made since the link was printed (from the command
+		// line) end setup: the link must not make a site admin on a
+		// running instance.
+		if errors.Is(err, ErrSetupDone) {
+			if _, derr := s.store.DeleteSetting(ctx, setupKey); derr != nil {
+				return nil, derr
+			}
 		}
-		if _, err := s.store.DeleteSetting(ctx, setupKey); err != nil {
-			return nil, err
-		}
-		return nil, gatehouse.E("setup", gatehouse.Forbidden, "setup is done: this instance has accounts already; sign in instead")
+		return nil, err
 	}
 	// Validate before spending the code, so a typo does not lock setup out.
 	if err := checkNewUser("setup", &nu); err != nil {

@@ -8,8 +8,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
@@ -29,26 +31,67 @@ var (
 	buildErr  error
 )
 
-// Binary builds ./cmd/gatehouse once per test process and returns its path.
+// BinaryEnv names a gatehouse binary built for the whole test run:
+// test.sh builds it into a directory of its own and removes that at the
+// end, so that the test processes of every package share one build and
+// leave nothing behind.
+const BinaryEnv = "GATEHOUSE_TEST_BINARY"
+
+// Binary returns the path of the gatehouse binary under test: the one
+// BinaryEnv names, else ./cmd/gatehouse built once per test process into
+// BuildDir (replacing the previous build), not into a new temporary
+// directory each time.
 func Binary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gatehouse-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "gatehouse")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/gatehouse")
-		cmd.Dir = ModuleRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
+	buildOnce.Do(func() { binPath, buildErr = binary() })
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return binPath
+}
+
+func binary() (string, error) {
+	if p := os.Getenv(BinaryEnv); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("%s=%s: %w", BinaryEnv, p, err)
+		}
+		return p, nil
+	}
+	dir := BuildDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	// Built under a name of its own, then renamed into place: test
+	// processes of other packages may be running the previous build.
+	tmp, err := os.MkdirTemp(dir, "build-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	built := filepath.Join(tmp, "gatehouse")
+	cmd := exec.Command("go", "build", "-o", built, "./cmd/gatehouse")
+	cmd.Dir = ModuleRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	bin := filepath.Join(dir, "gatehouse")
+	if err := os.Rename(built, bin); err != nil {
+		return "", err
+	}
+	return bin, nil
+}
+
+// BuildDir is where Binary builds when BinaryEnv is not set: a folder of
+// the user's cache for this checkout, so that runs of "go test" outside
+// test.sh keep one binary per checkout instead of leaving a new one in
+// the temporary directory each time.
+func BuildDir() string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = filepath.Join(os.TempDir(), fmt.Sprintf("gatehouse-test-%d", os.Getuid()))
+	}
+	sum := sha256.Sum256([]byte(ModuleRoot()))
+	return filepath.Join(base, "gatehouse-test", hex.EncodeToString(sum[:6]))
 }
 
 // ModuleRoot returns the repository root (where go.mod is).

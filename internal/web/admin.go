@@ -55,7 +55,7 @@ func (h *Handler) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) 
 	// token-only accounts come from the command line.
 	nu := service.NewUser{Login: d.New.Login, Email: d.New.Email, Name: d.New.Name, Password: pw, SiteAdmin: d.New.Admin}
 	for _, err := range service.NewUserProblems(nu, true) {
-		accountErrors(loc, err, d.Errors)
+		accountErrors(loc, nu, err, d.Errors)
 	}
 	if !d.Errors.Any() {
 		u, err := h.cfg.Service.CreateUser(r.Context(), actor(r), nu)
@@ -66,7 +66,7 @@ func (h *Handler) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) 
 		case gatehouse.IsKind(err, gatehouse.Conflict):
 			d.Errors["login"] = loc.T("admin.err_user_taken")
 		case gatehouse.IsKind(err, gatehouse.Invalid):
-			accountErrors(loc, err, d.Errors)
+			accountErrors(loc, nu, err, d.Errors)
 		default:
 			h.serverError(w, r, err)
 			return

@@ -45,6 +45,11 @@ var auditActionKeys = map[gatehouse.AuditAction]string{
 	gatehouse.AuditTeamAddRepository:    "audit.action_team_add_repository",
 	gatehouse.AuditTeamUpdateRepository: "audit.action_team_update_repository",
 	gatehouse.AuditTeamRemoveRepository: "audit.action_team_remove_repository",
+
+	gatehouse.AuditKeyCreate:       "audit.action_public_key_create",
+	gatehouse.AuditKeyDelete:       "audit.action_public_key_delete",
+	gatehouse.AuditDeployKeyCreate: "audit.action_deploy_key_create",
+	gatehouse.AuditDeployKeyDelete: "audit.action_deploy_key_delete",
 }
 
 // auditReasonKeys translates the reasons of failed authentications; other
@@ -69,7 +74,8 @@ type auditRow struct {
 	TokenID int64
 	Note    string
 	// Target names what an event without a token is about: the
-	// repository, organization or team (the event's note).
+	// repository, organization or team, or the SSH key's title (the
+	// event's note).
 	Target string
 	Detail string
 	IP     string
@@ -156,7 +162,8 @@ func auditRowOf(loc *Localizer, e service.AuditEntry) auditRow {
 		TokenID: e.TokenID, Note: e.Note, Detail: e.Detail, IP: e.IP, User: e.User, Actor: e.Actor,
 	}
 	switch a := string(e.Action); {
-	case strings.HasPrefix(a, "org."), strings.HasPrefix(a, "team."), strings.HasPrefix(a, "repo."):
+	case strings.HasPrefix(a, "org."), strings.HasPrefix(a, "team."), strings.HasPrefix(a, "repo."),
+		strings.HasPrefix(a, "public_key."), strings.HasPrefix(a, "deploy_key."):
 		row.Target = e.Note
 	}
 	if key, ok := auditActionKeys[e.Action]; ok {

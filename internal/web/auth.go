@@ -21,8 +21,8 @@ type setupData struct {
 
 func (h *Handler) handleSetupForm(w http.ResponseWriter, r *http.Request) {
 	code := r.URL.Query().Get("code")
-	if !h.cfg.Service.CheckSetup(r.Context(), code) {
-		h.renderError(w, r, http.StatusNotFound, "setup.invalid")
+	if err := h.cfg.Service.CheckSetupCode(r.Context(), code); err != nil {
+		h.setupRefused(w, r, err)
 		return
 	}
 	h.render(w, r, http.StatusOK, "setup", "setup.title", "", &setupData{Code: code})
@@ -41,14 +41,14 @@ func (h *Handler) handleSetup(w http.ResponseWriter, r *http.Request) {
 		Name:   strings.TrimSpace(r.PostFormValue("name")),
 		Errors: formErrors{},
 	}
-	if !h.cfg.Service.CheckSetup(r.Context(), d.Code) {
-		h.renderError(w, r, http.StatusNotFound, "setup.invalid")
+	if err := h.cfg.Service.CheckSetupCode(r.Context(), d.Code); err != nil {
+		h.setupRefused(w, r, err)
 		return
 	}
 	pw := r.PostFormValue("password")
 	nu := service.NewUser{Login: d.Login, Email: d.Email, Name: d.Name, Password: pw}
 	for _, err := range service.NewUserProblems(nu, true) {
-		accountErrors(loc, err, d.Errors)
+		accountErrors(loc, nu, err, d.Errors)
 	}
 	if _, short := d.Errors["password"]; !short && pw != r.PostFormValue("password_confirm") {
 		d.Errors["password_confirm"] = loc.T("form.password_mismatch")
@@ -61,9 +61,9 @@ func (h *Handler) handleSetup(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		switch gatehouse.ErrorKind(err) {
 		case gatehouse.Forbidden:
-			h.renderError(w, r, http.StatusNotFound, "setup.invalid")
+			h.setupRefused(w, r, err)
 		case gatehouse.Invalid, gatehouse.Conflict:
-			accountErrors(loc, err, d.Errors)
+			accountErrors(loc, nu, err, d.Errors)
 			h.render(w, r, http.StatusUnprocessableEntity, "setup", "setup.title", "", d)
 		default:
 			h.serverError(w, r, err)
@@ -77,10 +77,25 @@ func (h *Handler) handleSetup(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// accountErrors words the service's refusal of a new account for the
-// form field it concerns.
-func accountErrors(loc *Localizer, err error, errs formErrors) {
+// setupRefused says why a setup link does not work: setup is done (the
+// instance has accounts), or the link is not the current one.
+func (h *Handler) setupRefused(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
+	case errors.Is(err, service.ErrSetupDone):
+		h.renderError(w, r, http.StatusNotFound, "setup.done")
+	case gatehouse.IsKind(err, gatehouse.Forbidden):
+		h.renderError(w, r, http.StatusNotFound, "setup.invalid")
+	default:
+		h.serverError(w, r, err)
+	}
+}
+
+// accountErrors words the service's refusal of nu for the form field it
+// concerns; a reserved login says so, as the service does.
+func accountErrors(loc *Localizer, nu service.NewUser, err error, errs formErrors) {
+	switch {
+	case isField(err, "login") && gatehouse.ValidLogin(nu.Login) && gatehouse.ReservedLogin(nu.Login):
+		errs["login"] = loc.T("form.login_reserved", nu.Login)
 	case isField(err, "login"):
 		errs["login"] = loc.T("form.login_invalid")
 	case isField(err, "email"):

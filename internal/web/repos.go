@@ -34,6 +34,11 @@ func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) handleOwner(w http.ResponseWriter, r *http.Request) {
 	login := r.PathValue("owner")
+	// /USER.keys: a wildcard cannot end in a fixed suffix.
+	if user, ok := strings.CutSuffix(login, ".keys"); ok {
+		h.handleUserKeysText(w, r, user)
+		return
+	}
 	if !gatehouse.ValidLogin(login) {
 		h.renderError(w, r, http.StatusNotFound, "error.not_found")
 		return
@@ -72,6 +77,11 @@ type repoData struct {
 	ReadmeName string
 	Readme     template.HTML
 	CanPush    bool
+
+	// SSHCloneURL is "" when the server does not serve SSH; CanAdmin
+	// links the repository's settings.
+	SSHCloneURL string
+	CanAdmin    bool
 }
 
 func (h *Handler) handleRepo(w http.ResponseWriter, r *http.Request) {
@@ -106,6 +116,10 @@ func (h *Handler) handleRepo(w http.ResponseWriter, r *http.Request) {
 		Repo:     repo,
 		CloneURL: h.cfg.ExternalURL + "/" + repo.Owner + "/" + repo.Name + ".git",
 		CanPush:  perm >= gatehouse.PermWrite,
+		CanAdmin: perm >= gatehouse.PermAdmin,
+	}
+	if h.cfg.SSHCloneURL != nil {
+		d.SSHCloneURL = h.cfg.SSHCloneURL(repo.FullName())
 	}
 	files, err := h.cfg.Repos.Tree(r.Context(), repo.ID, repo.DefaultBranch)
 	switch {

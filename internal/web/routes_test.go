@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/service"
 )
 
@@ -29,6 +30,24 @@ var publicPages = map[string]bool{
 	"POST /login":          true,
 	"GET /{owner}":         true,
 	"GET /{owner}/{repo}":  true,
+	// Browsing a repository (browseViews); the service decides who may
+	// read it.
+	"GET /{owner}/{repo}/{view}":           true,
+	"GET /{owner}/{repo}/{view}/{rest...}": true,
+}
+
+// browsePaths are the pages of every browse view in the walk's
+// repository alice/open (a README on main): each is walked like the
+// entry of the route table that serves it.
+var browsePaths = map[string]string{
+	"tree":     "/alice/open/tree/main",
+	"blob":     "/alice/open/blob/main/README.md",
+	"raw":      "/alice/open/raw/main/README.md",
+	"commits":  "/alice/open/commits/main",
+	"commit":   "/alice/open/commit/main",
+	"branches": "/alice/open/branches",
+	"tags":     "/alice/open/tags",
+	"archive":  "/alice/open/archive/main.zip",
 }
 
 // openWhenPrivate are the public pages an anonymous visitor still reaches
@@ -78,6 +97,10 @@ func TestRouteDeclarations(t *testing.T) {
 			if p.access != siteAdmin {
 				t.Errorf("%s is site administration: declare it siteAdmin (access %d)", key, p.access)
 			}
+		case under(p.pattern, "/{owner}/{repo}/settings"):
+			if p.access != signedIn {
+				t.Errorf("%s manages a repository: declare it signedIn (access %d)", key, p.access)
+			}
 		}
 		if p.access == public && !publicPages[key] {
 			t.Errorf("%s is declared public but is not one of the pages meant for everyone", key)
@@ -93,8 +116,12 @@ func TestRouteDeclarations(t *testing.T) {
 		for _, s := range []string{"members", "teams", "member-privileges"} {
 			orgAccess = orgAccess || under(p.pattern, "/organizations/{org}/settings/"+s)
 		}
+		// So does everything about an SSH key or a deploy key but the
+		// list: a key is a credential too.
+		keyChange := (under(p.pattern, "/settings/keys") && key != "GET /settings/keys") ||
+			(under(p.pattern, "/{owner}/{repo}/settings/keys") && key != "GET /{owner}/{repo}/settings/keys")
 		needsSudo := (under(p.pattern, "/admin") && p.method == http.MethodPost) ||
-			(under(p.pattern, "/settings/tokens") && key != "GET /settings/tokens") || orgAccess
+			(under(p.pattern, "/settings/tokens") && key != "GET /settings/tokens") || orgAccess || keyChange
 		if needsSudo && !p.sudo {
 			t.Errorf("%s must be declared sudo", key)
 		}
@@ -139,8 +166,9 @@ type walker struct {
 	live  bool
 	admin bool
 	sudo  bool
-	// owner owns the token that {id} names and the organization that
-	// {org} names.
+	// owner owns the token that {id} names, the organization that {org}
+	// names, the SSH key that {key} names and the repository whose
+	// settings and deploy key ({deploykey}) the walk visits.
 	owner bool
 	// csrf is the session's form token ("" when not live).
 	csrf string
@@ -178,7 +206,8 @@ func expect(p page, w *walker, path string, withCSRF, private bool) expected {
 	key := p.method + " " + p.pattern
 	get := p.method == http.MethodGet
 	closed := p.access != public || (private && !openWhenPrivate[key])
-	ownToken := !(strings.Contains(p.pattern, "{id}") || strings.Contains(p.pattern, "{org}")) || w.owner
+	ownToken := !(strings.Contains(p.pattern, "{id}") || strings.Contains(p.pattern, "{org}") ||
+		strings.Contains(p.pattern, "{key}") || under(p.pattern, "/{owner}/{repo}/settings")) || w.owner
 	switch {
 	case !w.live && closed && get:
 		return expected{send: true, status: http.StatusSeeOther, location: "/login?return_to=" + url.QueryEscape(path)}
@@ -199,9 +228,9 @@ func expect(p page, w *walker, path string, withCSRF, private bool) expected {
 	case p.sudo && !w.sudo:
 		return expected{send: true, status: http.StatusUnauthorized, contains: sudoForm}
 	case p.access == signedIn && !ownToken:
-		// Past the guard, someone else's token, or an organization the
-		// viewer does not own, is not found, and a form about it changes
-		// nothing.
+		// Past the guard, someone else's token or key, or an
+		// organization or repository the viewer does not administer, is
+		// not found, and a form about it changes nothing.
 		return expected{send: true, status: http.StatusNotFound, contains: notFoundText}
 	case get:
 		return expected{send: true, ok: true}
@@ -242,7 +271,7 @@ func walkRoutes(t *testing.T, private bool) {
 	alice := e.user("alice", false)
 	bob := e.user("bob", false)
 	mallory := e.user("mallory", false)
-	if _, err := e.svc.CreateRepo(ctx, system, service.NewRepo{Owner: "alice", Name: "open"}); err != nil {
+	if _, err := e.svc.CreateRepo(ctx, system, service.NewRepo{Owner: "alice", Name: "open", Readme: true}); err != nil {
 		t.Fatal(err)
 	}
 	tok, err := e.svc.CreateToken(ctx, system, service.NewToken{UserID: alice.ID, Note: "walk", Scopes: []string{"repo"}})
@@ -265,6 +294,21 @@ func walkRoutes(t *testing.T, private bool) {
 	if err := e.svc.SetTeamRepo(ctx, system, acme, "devs", "acme", "tools", gatehouse.PermWrite); err != nil {
 		t.Fatal(err)
 	}
+	// alice has an SSH key, and alice/open a deploy key.
+	pub, _ := testKey(t, 1, "walk@laptop")
+	key, err := e.svc.CreateKey(ctx, system, alice.ID, "walk", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, _, err := e.svc.Repo(ctx, system, "alice", "open", authz.Read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployPub, _ := testKey(t, 2, "walk@ci")
+	deployKey, err := e.svc.CreateDeployKey(ctx, system, open, "ci", deployPub, true)
+	if err != nil {
+		t.Fatal(err)
+	}
 	statics, err := fs.ReadDir(files, "static")
 	if err != nil || len(statics) == 0 {
 		t.Fatalf("no static files: %v", err)
@@ -279,6 +323,11 @@ func walkRoutes(t *testing.T, private bool) {
 		"action": "suspend",
 		"org":    "acme",
 		"team":   "devs",
+		"view":   "tree",
+		"rest":   "main",
+
+		"key":       strconv.FormatInt(key.ID, 10),
+		"deploykey": strconv.FormatInt(deployKey.ID, 10),
 	}
 
 	signedInAs := func(name, login string, sudo, admin, owner bool) *walker {
@@ -356,8 +405,57 @@ func walkRoutes(t *testing.T, private bool) {
 		}
 	}
 
+	// Every browse view, through the entry that serves it: what the
+	// declaration promises, and the page itself for whoever passes.
+	views := e.h.browseViews()
+	if len(views) != len(browsePaths) {
+		t.Errorf("browseViews has %d views, browsePaths %d: give every view a path", len(views), len(browsePaths))
+	}
+	for view, path := range browsePaths {
+		if _, ok := views[view]; !ok {
+			t.Errorf("browsePaths names %s, which browseViews lacks", view)
+			continue
+		}
+		_, key := e.h.mux.Handler(httptest.NewRequest("GET", path, nil))
+		var p page
+		for _, q := range e.h.table() {
+			if q.method+" "+q.pattern == key {
+				p = q
+			}
+		}
+		if p.handle == nil {
+			t.Errorf("%s is routed to %q, not to a browse entry", path, key)
+			continue
+		}
+		for _, w := range walkers {
+			want := expect(p, w, path, false, private)
+			res := w.do("GET", path, nil)
+			checkOutcome(t, w, w.name+": GET "+path, res, want)
+			if want.status == 0 && res.Status != http.StatusOK {
+				t.Errorf("%s: GET %s: status %d, want the page", w.name, path, res.Status)
+			}
+		}
+	}
+
+	// /USER.keys is served by the entry GET /{owner} (handleOwner):
+	// walked as that entry, with alice's key as its text for whoever
+	// passes.
+	for _, q := range e.h.table() {
+		if q.method+" "+q.pattern != "GET /{owner}" {
+			continue
+		}
+		for _, w := range walkers {
+			want := expect(q, w, "/alice.keys", false, private)
+			res := w.do("GET", "/alice.keys", nil)
+			checkOutcome(t, w, w.name+": GET /alice.keys", res, want)
+			if want.status == 0 && (res.Status != http.StatusOK || res.Body != key.Key+"\n") {
+				t.Errorf("%s: GET /alice.keys: %d %q, want alice's key", w.name, res.Status, res.Body)
+			}
+		}
+	}
+
 	// The walk changed nothing: every session still works, sudo mode is
-	// where it was, no account or token changed.
+	// where it was, no account, token or key changed.
 	for _, w := range walkers {
 		res := w.do("GET", "/settings/profile", nil)
 		if w.live != (res.Status == http.StatusOK) {
@@ -391,6 +489,12 @@ func walkRoutes(t *testing.T, private bool) {
 	}
 	if org, err := e.svc.FindOrg(ctx, system, "acme"); err != nil || org.BasePermission != gatehouse.PermRead || org.Name != "" {
 		t.Errorf("acme changed during the walk: %+v, %v", org, err)
+	}
+	if keys, err := e.svc.ListKeys(ctx, system, alice.ID, gatehouse.Page{}); err != nil || len(keys) != 1 || keys[0].ID != key.ID {
+		t.Errorf("alice's SSH keys changed during the walk: %+v, %v", keys, err)
+	}
+	if keys, err := e.svc.ListDeployKeys(ctx, system, open, gatehouse.Page{}); err != nil || len(keys) != 1 || keys[0].ID != deployKey.ID || !keys[0].ReadOnly {
+		t.Errorf("alice/open's deploy keys changed during the walk: %+v, %v", keys, err)
 	}
 	got, err := e.st.FindTokenByID(ctx, tok.Token.ID)
 	if err != nil || got.Note != "walk" || strings.Join(got.Scopes, ",") != "repo" || got.Hash != tok.Token.Hash {

@@ -1,16 +1,18 @@
 // Package web serves Gatehouse's HTML pages: first-run setup, sign in and
-// out, repositories, organizations with their members, teams and
-// settings, personal settings with the personal access token pages, and
-// site administration, in English and Japanese.
+// out, repositories with their deploy keys, organizations with their
+// members, teams and settings, personal settings with the personal access
+// token and SSH key pages, and site administration, in English and
+// Japanese; and /USER.keys, a user's public keys as text.
 //
 // Pages are rendered on the server with html/template from embedded files
 // and work without JavaScript; the small script in static/ only adds the
 // copy buttons, the live expiration date and the scope tree behaviour.
 // Every state change is a POST guarded twice against cross-site requests:
 // the browser's Sec-Fetch-Site/Origin headers and a per-session token in a
-// hidden form field. Creating, regenerating and deleting tokens, and
-// changing who reaches an organization's repositories, need a password
-// confirmation at most two hours old ("sudo mode").
+// hidden form field. Creating, regenerating and deleting tokens, adding
+// and deleting SSH keys and deploy keys, and changing who reaches an
+// organization's repositories, need a password confirmation at most two
+// hours old ("sudo mode").
 package web
 
 import (
@@ -46,6 +48,9 @@ type Config struct {
 	ExternalURL string
 	Network     httpx.Network
 	Log         *slog.Logger
+	// SSHCloneURL returns the SSH clone URL of a repository ("OWNER/REPO"),
+	// shown after the HTTPS one; nil when the server does not serve SSH.
+	SSHCloneURL func(fullName string) string
 	// Now is the clock (tests fix it); default time.Now.
 	Now func() time.Time
 }
@@ -169,6 +174,13 @@ func (h *Handler) table() []page {
 		{"POST", "/settings/tokens/{id}/regenerate", signedIn, true, h.handleRegenerate},
 		{"GET", "/settings/tokens/{id}/delete", signedIn, true, h.handleDeleteForm},
 		{"POST", "/settings/tokens/{id}/delete", signedIn, true, h.handleDelete},
+		// SSH keys (keys.go): adding or deleting one changes who can push
+		// as the viewer, as sensitive as a token.
+		{"GET", "/settings/keys", signedIn, false, h.handleKeys},
+		{"POST", "/settings/keys", signedIn, true, h.handleKeyCreate},
+		{"GET", "/settings/keys/new", signedIn, true, h.handleKeyNew},
+		{"GET", "/settings/keys/{key}/delete", signedIn, true, h.handleKeyDeleteForm},
+		{"POST", "/settings/keys/{key}/delete", signedIn, true, h.handleKeyDelete},
 
 		{"GET", "/new", signedIn, false, h.handleRepoNew},
 		{"POST", "/new", signedIn, false, h.handleRepoCreate},
@@ -208,6 +220,14 @@ func (h *Handler) table() []page {
 		// A user's profile, or an organization's page.
 		{"GET", "/{owner}", public, false, h.handleOwner},
 		{"GET", "/{owner}/{repo}", public, false, h.handleRepo},
+		// A repository's deploy keys, for its administrators (the service
+		// decides; others are told there is nothing here). The form posts
+		// to …/keys/new: see keys.go.
+		{"GET", "/{owner}/{repo}/settings/keys", signedIn, false, h.handleDeployKeys},
+		{"GET", "/{owner}/{repo}/settings/keys/new", signedIn, true, h.handleDeployKeyNew},
+		{"POST", "/{owner}/{repo}/settings/keys/new", signedIn, true, h.handleDeployKeyCreate},
+		{"GET", "/{owner}/{repo}/settings/keys/{deploykey}/delete", signedIn, true, h.handleDeployKeyDeleteForm},
+		{"POST", "/{owner}/{repo}/settings/keys/{deploykey}/delete", signedIn, true, h.handleDeployKeyDelete},
 		// Browsing a repository: tree, blob, raw, commits, commit,
 		// branches, tags, archive (browse.go, browseViews).
 		{"GET", "/{owner}/{repo}/{view}", public, false, h.handleBrowse},
@@ -324,12 +344,19 @@ func sudoReturnForPost(path string) string {
 		return "/settings/tokens/new"
 	case strings.HasPrefix(path, "/settings/tokens/"):
 		return path
+	case path == "/settings/keys":
+		return "/settings/keys/new"
+	case strings.HasPrefix(path, "/settings/keys/"):
+		return path
 	case strings.HasPrefix(path, "/organizations/"):
 		return orgSettingsFormPage(path)
 	case strings.HasPrefix(path, "/admin/"):
 		if i := strings.Index(path[len("/admin/"):], "/"); i >= 0 {
 			return path[:len("/admin/")+i]
 		}
+		return path
+	case strings.Contains(path, "/settings/keys/"):
+		// A repository's deploy key forms: each is shown at its target.
 		return path
 	}
 	return "/"

@@ -63,3 +63,35 @@ test("graphql reaches /api/graphql", async () => {
   const res = await octokit.graphql("query { viewer { login } }");
   assert.deepEqual(res, { viewer: { login: "alice" } });
 });
+
+test("reading a repository: getContent, getReadme, listBranches, listCommits, getCommit, compare, archive", async () => {
+  await octokit.rest.repos.createForAuthenticatedUser({ name: "oct3", auto_init: true, description: "to read" });
+  const file = await octokit.rest.repos.getContent({ owner: "alice", repo: "oct3", path: "README.md" });
+  assert.equal(file.data.type, "file");
+  assert.equal(Buffer.from(file.data.content, "base64").toString(), "# oct3\n\nto read\n");
+  const dir = await octokit.rest.repos.getContent({ owner: "alice", repo: "oct3", path: "" });
+  assert.deepEqual(dir.data.map((e) => e.name), ["README.md"]);
+  const raw = await octokit.rest.repos.getContent({ owner: "alice", repo: "oct3", path: "README.md", mediaType: { format: "raw" } });
+  assert.equal(raw.data, "# oct3\n\nto read\n");
+  const readme = await octokit.rest.repos.getReadme({ owner: "alice", repo: "oct3" });
+  assert.equal(readme.data.name, "README.md");
+
+  const branches = await octokit.rest.repos.listBranches({ owner: "alice", repo: "oct3" });
+  assert.deepEqual(branches.data.map((b) => b.name), ["main"]);
+  const commits = await octokit.paginate(octokit.rest.repos.listCommits, { owner: "alice", repo: "oct3", per_page: 1 });
+  assert.equal(commits.length, 1);
+  assert.equal(commits[0].commit.message, "Initial commit");
+  const commit = await octokit.rest.repos.getCommit({ owner: "alice", repo: "oct3", ref: "main" });
+  assert.equal(commit.data.files[0].filename, "README.md");
+  assert.equal(commit.data.files[0].status, "added");
+  const cmp = await octokit.rest.repos.compareCommitsWithBasehead({ owner: "alice", repo: "oct3", basehead: "main...main" });
+  assert.equal(cmp.data.status, "identical");
+  const ref = await octokit.rest.git.getRef({ owner: "alice", repo: "oct3", ref: "heads/main" });
+  assert.equal(ref.data.object.sha, commits[0].sha);
+
+  const tarball = await octokit.rest.repos.downloadTarballArchive({ owner: "alice", repo: "oct3", ref: "main" });
+  assert.equal(tarball.status, 200);
+  const bytes = new Uint8Array(tarball.data);
+  assert.equal(bytes[0], 0x1f);
+  assert.equal(bytes[1], 0x8b);
+});

@@ -106,7 +106,7 @@ func checkKeyForm(loc *Localizer, d *keyFormData) {
 	switch {
 	case strings.TrimSpace(d.Key) == "":
 		d.Errors["key"] = loc.T("keys.err_blank")
-	case strings.Contains(d.Key, "PRIVATE KEY"):
+	case strings.Contains(d.Key, "PRIVATE KEY"), strings.HasPrefix(d.Key, "PuTTY-User-Key-File"):
 		d.Errors["key"] = loc.T("keys.err_private")
 		d.Key = ""
 	}

@@ -58,9 +58,11 @@ measure "no-op fetch v0" "$ROUNDS" $g -C "$WORK/fetcher.git" -c protocol.version
 clone() { rm -rf "$WORK/dst"; $g clone -q --bare "$URL" "$WORK/dst"; }
 measure "clone --bare (repeated)" "$CLONES" clone
 t0=$(ticks)
-for i in $(seq 32); do $g clone -q --bare "$URL" "$WORK/par$i" & done; wait
-t1=$(ticks); rm -rf "$WORK"/par*
-awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN {printf "%-26s %8.2f ms server CPU in all\n", "32 parallel clones", (b - a) * 1000 / hz}'
+# Beyond githttp.Limits (8 per client by default) clones are refused;
+# the count of those that succeeded is printed with the figure.
+for i in $(seq 32); do ($g clone -q --bare "$URL" "$WORK/par$i" >/dev/null 2>&1 && touch "$WORK/ok$i") & done; wait
+t1=$(ticks); ok=$(ls "$WORK"/ok* 2>/dev/null | wc -l); rm -rf "$WORK"/par* "$WORK"/ok*
+awk -v a="$t0" -v b="$t1" -v hz="$hz" -v ok="$ok" 'BEGIN {printf "%-26s %8.2f ms server CPU in all (%d of 32 served)\n", "32 parallel clones", (b - a) * 1000 / hz, ok}'
 hyperfine --style basic -N --runs 40 --warmup 3 --export-csv "$WORK/ls.csv" \
   -n server "$g ls-remote $URL" -n file "git ls-remote file://$SERVED" >/dev/null
 awk -F, 'NR==2{s=$4} NR==3{f=$4} END{printf "ls-remote wall: server %.1f ms, file:// %.1f ms, ratio %.2fx\n", s*1000, f*1000, s/f}' "$WORK/ls.csv"

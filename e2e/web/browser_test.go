@@ -37,6 +37,9 @@ func newBrowser(t *testing.T) context.Context {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
 		chromedp.UserDataDir(profile),
+		// Chromium's singleton socket goes to TMPDIR: keep it in the
+		// profile, which is removed, rather than in /tmp.
+		chromedp.Env("TMPDIR=" + profile),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,

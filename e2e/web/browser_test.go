@@ -39,7 +39,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.UserDataDir(profile),
 		// Chromium's singleton socket goes to TMPDIR: keep it in the
 		// profile, which is removed, rather than in /tmp.
-		chromedp.Env("TMPDIR=" + profile),
+		chromedp.Env("TMPDIR="+profile),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,

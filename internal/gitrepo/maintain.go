@@ -47,6 +47,15 @@ func (d *Dir) Repack(ctx context.Context, id int64) error {
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("git repack: %v: %s", err, bytes.TrimSpace(stderr.Bytes()))
 	}
+	// A commit-graph with changed-path Bloom filters lets the history of
+	// one file skip the commits that do not touch it, instead of reading
+	// every tree of the history.
+	stderr.Reset()
+	cmd = d.command(ctx, d.Path(id), "commit-graph", "write", "--reachable", "--changed-paths")
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("git commit-graph: %v: %s", err, bytes.TrimSpace(stderr.Bytes()))
+	}
 	return nil
 }
 

@@ -37,7 +37,11 @@ func BenchmarkBrowseLarge(b *testing.B) {
 	}
 	start := time.Now()
 	generate(b, e.repos.Path(repo.ID), files, commits)
-	b.Logf("generated %d files, %d commits in %v", files, commits, time.Since(start).Round(time.Second))
+	// As the server does after a push: one pack, a bitmap, a commit-graph.
+	if err := e.repos.Repack(context.Background(), repo.ID); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("generated %d files, %d commits in %v (repacked)", files, commits, time.Since(start).Round(time.Second))
 	last := fmt.Sprintf("src/m%03d/f%05d.go", (files-1)/100, files-1)
 	pages := []struct{ name, path string }{
 		{"tree_root", "/alice/big/tree/main"},

@@ -78,8 +78,22 @@ type refState struct {
 var errBadRepo = fmt.Errorf("%w: repository state not understood", ErrNotServed)
 
 // readRefs reads the refs of the repository at dir as git's files backend
-// would, or returns ErrNotServed for anything it does not understand.
+// would, with what tags peel to, or returns ErrNotServed for anything it
+// does not understand.
 func (d *Dir) readRefs(ctx context.Context, dir string) (*refState, error) {
+	st, err := readRefFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.peel(ctx, dir, st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// readRefFiles reads HEAD, the loose refs and packed-refs of the
+// repository at dir, without peeling and without running git.
+func readRefFiles(dir string) (*refState, error) {
 	cfg, err := os.ReadFile(filepath.Join(dir, "config"))
 	if err != nil {
 		return nil, errBadRepo
@@ -165,9 +179,6 @@ func (d *Dir) readRefs(ctx context.Context, dir string) (*refState, error) {
 		if r, ok := byName[st.headTarget]; ok {
 			st.headOID = r.oid
 		}
-	}
-	if err := d.peel(ctx, dir, st); err != nil {
-		return nil, err
 	}
 	return st, nil
 }

@@ -301,8 +301,17 @@ func (t *tailBuffer) Bytes() []byte { return t.b }
 
 // Refs returns every ref of repository id with the object it names, one
 // "OBJECT REFNAME" line each, so that a caller can tell whether a push
-// changed anything.
+// changed anything. It runs on every push, before and after: the refs are
+// read from disk, and git runs only for a repository state that reading
+// does not understand (see readRefFiles).
 func (d *Dir) Refs(ctx context.Context, id int64) (string, error) {
+	if st, err := readRefFiles(d.Path(id)); err == nil {
+		var b strings.Builder
+		for _, r := range st.refs {
+			b.WriteString(r.oid + " " + r.name + "\n")
+		}
+		return b.String(), nil
+	}
 	out, err := d.command(ctx, d.Path(id), "for-each-ref", "--format=%(objectname) %(refname)").Output()
 	if err != nil {
 		return "", fmt.Errorf("list refs: %w", err)

@@ -532,3 +532,13 @@ func ManageTeamMembers(actor *gatehouse.Actor, role gatehouse.OrgRole, teamRole 
 	}
 	return orgScoped("manage team members", actor, role, "write:org")
 }
+
+// RemoveTeamMember decides whether the actor may remove target from a
+// team: whoever manages its members (ManageTeamMembers), or the member
+// leaving, with write:org when using a token.
+func RemoveTeamMember(actor *gatehouse.Actor, role gatehouse.OrgRole, teamRole gatehouse.TeamRole, target *gatehouse.User) error {
+	if actor.UserID() == target.ID && HasScope(actor, "write:org") {
+		return nil
+	}
+	return ManageTeamMembers(actor, role, teamRole)
+}

@@ -319,6 +319,11 @@ func TestOrgRules(t *testing.T) {
 		{"member manages teams", func() error { return ManageTeams(tok(bob, "admin:org"), member) }, forb},
 		{"maintainer manages its members", func() error { return ManageTeamMembers(tok(bob, "write:org"), member, gatehouse.TeamMaintainer) }, ok},
 		{"team member manages members", func() error { return ManageTeamMembers(session(bob), member, gatehouse.TeamMember) }, forb},
+		{"team member leaves", func() error { return RemoveTeamMember(session(bob), member, gatehouse.TeamMember, bob) }, ok},
+		{"team member leaves with read:org", func() error { return RemoveTeamMember(tok(bob, "read:org"), member, gatehouse.TeamMember, bob) }, forb},
+		{"team member removes another", func() error { return RemoveTeamMember(session(bob), member, gatehouse.TeamMember, alice) }, forb},
+		{"maintainer removes a member", func() error { return RemoveTeamMember(tok(bob, "write:org"), member, gatehouse.TeamMaintainer, alice) }, ok},
+		{"owner removes a member", func() error { return RemoveTeamMember(session(alice), owner, "", bob) }, ok},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -120,16 +120,17 @@ func (s *Service) ListTeams(ctx context.Context, actor *gatehouse.Actor, org *ga
 	}
 	out := all[:0]
 	for _, t := range all {
-		if t.Privacy == "secret" && role != gatehouse.OrgOwner && !actor.IsSystem() {
-			tr, err := s.orgs.TeamMembership(ctx, t.ID, actor.UserID())
-			if err != nil {
+		var tr gatehouse.TeamRole
+		if !authz.SeeTeam(actor, role, t, "") {
+			// Only a secret team can be hidden here: ask whether the
+			// actor belongs to it.
+			if tr, err = s.orgs.TeamMembership(ctx, t.ID, actor.UserID()); err != nil {
 				return nil, err
 			}
-			if tr == "" {
-				continue
-			}
 		}
-		out = append(out, t)
+		if authz.SeeTeam(actor, role, t, tr) {
+			out = append(out, t)
+		}
 	}
 	return out, nil
 }
@@ -274,10 +275,8 @@ func (s *Service) RemoveTeamMember(ctx context.Context, actor *gatehouse.Actor, 
 	if err != nil {
 		return err
 	}
-	if actor.UserID() != u.ID || !authz.HasScope(actor, "write:org") {
-		if err := authz.ManageTeamMembers(actor, orgRole, teamRole); err != nil {
-			return err
-		}
+	if err := authz.RemoveTeamMember(actor, orgRole, teamRole, u); err != nil {
+		return err
 	}
 	if err := s.orgs.RemoveTeamMembership(ctx, t.ID, u.ID); err != nil {
 		return err

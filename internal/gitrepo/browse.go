@@ -129,11 +129,42 @@ func CleanPath(p string) (string, error) {
 	return p, nil
 }
 
+// MaxReads bounds the git processes that browsing (pages, the contents
+// API, archives) runs at once for the whole server: anyone may read a
+// public repository, so without a bound an anonymous client could start a
+// process per request. A read waits for a turn at most readWait, then
+// fails as timed out (Unavailable to the caller).
+const MaxReads = 32
+
+// readWait is how long a read waits for a turn (a variable for tests).
+var readWait = 10 * time.Second
+
+// readSlot waits for a turn to run a browsing git process and returns the
+// function that gives it back.
+func (d *Dir) readSlot(ctx context.Context) (func(), error) {
+	d.readsOnce.Do(func() { d.reads = make(chan struct{}, MaxReads) })
+	t := time.NewTimer(readWait)
+	defer t.Stop()
+	select {
+	case d.reads <- struct{}{}:
+		return func() { <-d.reads }, nil
+	case <-t.C:
+		return nil, fmt.Errorf("waiting for a turn to read the repository: %w", context.DeadlineExceeded)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // bounded runs git in repository id and returns at most limit bytes of its
 // output; more kills git and reports truncated. A non-zero exit is an
 // error carrying git's last words, unless the output was cut (git then
 // dies of the kill).
 func (d *Dir) bounded(ctx context.Context, id int64, limit int64, stdin io.Reader, args ...string) (out []byte, truncated bool, err error) {
+	release, err := d.readSlot(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer release()
 	ctx, cancel := context.WithTimeout(ctx, ReadTimeout)
 	defer cancel()
 	cmd := d.command(ctx, d.Path(id), args...)
@@ -464,6 +495,11 @@ func (d *Dir) ListTree(ctx context.Context, id int64, tree, dir string, limit in
 	if !isObjectID(tree) {
 		return nil, fmt.Errorf("%w: tree %q", ErrInvalidName, tree)
 	}
+	release, err := d.readSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	ctx, cancel := context.WithTimeout(ctx, ReadTimeout)
 	defer cancel()
 	cmd := d.command(ctx, d.Path(id), "ls-tree", "-z", "--long", tree)
@@ -531,6 +567,11 @@ func (d *Dir) WriteBlob(ctx context.Context, id int64, blob string, w io.Writer)
 
 // stream runs git with its output going straight to w.
 func (d *Dir) stream(ctx context.Context, id int64, w io.Writer, args ...string) error {
+	release, err := d.readSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ctx, cancel := context.WithTimeout(ctx, StreamTimeout)
 	defer cancel()
 	cmd := d.command(ctx, d.Path(id), args...)
@@ -655,6 +696,11 @@ func (d *Dir) LastCommits(ctx context.Context, id int64, commit, dir string, nam
 	if err != nil {
 		return nil, err
 	}
+	release, err := d.readSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
@@ -994,6 +1040,11 @@ func (d *Dir) MatchRefs(ctx context.Context, id int64, prefix string, limit int)
 // callers fix) and collects the refs keep accepts, after skip of them, at
 // most limit, reading no further than it needs.
 func (d *Dir) forEachRef(ctx context.Context, id int64, args []string, keep func(RefInfo) bool, skip, limit int) ([]RefInfo, error) {
+	release, err := d.readSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	args = append([]string{"for-each-ref", "--format=%(refname)%00%(objectname)%00%(objecttype)%00%(*objectname)%00%(*objecttype)%00%(creatordate:unix)"}, args...)
 	ctx, cancel := context.WithTimeout(ctx, ReadTimeout)
 	defer cancel()

@@ -40,6 +40,9 @@ type Dir struct {
 
 	advOnce  sync.Once
 	advState *advertiser // see advertise.go
+
+	readsOnce sync.Once
+	reads     chan struct{} // see readSlot in browse.go
 }
 
 // DefaultMaxPushBytes is the largest pack one push may send by default,

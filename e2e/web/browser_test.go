@@ -85,23 +85,35 @@ func (p *page) run(what string, actions ...chromedp.Action) {
 	}
 }
 
-// waitPath waits until the browser shows path (without query) and the
-// page has loaded. Evaluations fail while a navigation is under way, so
-// errors only end the wait at the deadline.
+// waitPath waits until the browser shows path (without query) in a
+// document that has loaded and that no earlier waitPath has seen. The last
+// condition matters when a form posts back to its own page: the old
+// document has the right path until the new one replaces it. Evaluations
+// fail while a navigation is under way, so errors only end the wait at the
+// deadline.
 func (p *page) waitPath(path string) {
 	p.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	var last string
 	for time.Now().Before(deadline) {
-		var st struct{ Path, State string }
-		err := chromedp.Run(p.ctx, chromedp.Evaluate(`({Path: location.pathname, State: document.readyState})`, &st))
-		if err == nil && st.Path == path && st.State == "complete" {
-			return
+		var st struct {
+			Path, State string
+			Seen        bool
+		}
+		err := chromedp.Run(p.ctx, chromedp.Evaluate(`({Path: location.pathname, State: document.readyState, Seen: window.__e2eSeen === true})`, &st))
+		if err == nil && st.Path == path && st.State == "complete" && !st.Seen {
+			var marked bool
+			if chromedp.Run(p.ctx, chromedp.Evaluate(`window.__e2eSeen = true`, &marked)) == nil {
+				return
+			}
 		}
 		if err != nil {
 			last = err.Error()
 		} else {
 			last = st.Path + " (" + st.State + ")"
+			if st.Seen {
+				last += ", the document before the last step"
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -17,7 +17,14 @@ const (
 	AuditTokenExpire      AuditAction = "personal_access_token.expire"
 	AuditTokenAdminRevoke AuditAction = "personal_access_token.admin_revoke"
 	AuditTokenLeaked      AuditAction = "personal_access_token.leaked"
-	AuditAuthFailure      AuditAction = "user.failed_login"
+	// Fine-grained tokens for an organization that requires approval.
+	AuditTokenRequest       AuditAction = "personal_access_token.request_created"
+	AuditTokenRequestCancel AuditAction = "personal_access_token.request_cancelled"
+	AuditTokenApprove       AuditAction = "personal_access_token.access_granted"
+	AuditTokenDeny          AuditAction = "personal_access_token.request_denied"
+	AuditTokenOrgRevoke     AuditAction = "personal_access_token.access_revoked"
+	AuditTokenPolicy        AuditAction = "org.personal_access_token_policy_update"
+	AuditAuthFailure        AuditAction = "user.failed_login"
 )
 
 // Repository, organization and team events, as GitHub names them. The

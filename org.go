@@ -99,6 +99,9 @@ type Grants struct {
 	OrgRole OrgRole
 	// Base is the owning organization's base permission for members.
 	Base Permission
+	// Policy is the owning organization's token policy (nil when a user
+	// owns the repository), loaded by the service for token callers.
+	Policy *TokenPolicy
 }
 
 // Slugify turns a team name into its slug as GitHub does: lowercase, runs
@@ -190,4 +193,34 @@ type OrgStore interface {
 	// RepoGrants returns what userID holds on the repository besides
 	// owning it.
 	RepoGrants(ctx context.Context, repoID, userID int64) (Grants, error)
+
+	// TokenPolicy returns the organization's personal access token
+	// policy, DefaultTokenPolicy when none was saved.
+	TokenPolicy(ctx context.Context, orgID int64) (TokenPolicy, error)
+	// SetTokenPolicy saves p for p.OrgID.
+	SetTokenPolicy(ctx context.Context, p TokenPolicy) error
+}
+
+// TokenPolicy is what an organization lets personal access tokens do with
+// its resources (SPEC §10.4).
+type TokenPolicy struct {
+	OrgID int64
+	// RestrictClassic refuses classic tokens on the organization's
+	// resources.
+	RestrictClassic bool
+	// RestrictFineGrained refuses fine-grained tokens that target it.
+	RestrictFineGrained bool
+	// RequireApproval makes fine-grained tokens of members who are not
+	// owners pending until an owner approves them.
+	RequireApproval bool
+	// MaxClassicDays and MaxFineGrainedDays bound a token's lifetime
+	// (0: no bound), at creation, regeneration and use.
+	MaxClassicDays     int
+	MaxFineGrainedDays int
+}
+
+// DefaultTokenPolicy is GitHub's default: both kinds allowed, fine-grained
+// tokens need approval, no lifetime bound.
+func DefaultTokenPolicy(orgID int64) TokenPolicy {
+	return TokenPolicy{OrgID: orgID, RequireApproval: true}
 }

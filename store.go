@@ -59,18 +59,23 @@ type Store interface {
 	// by login.
 	ListCollaborators(ctx context.Context, repoID int64) ([]Collaborator, error)
 
-	// CreateToken inserts t and sets its ID and times. Returns Conflict when
-	// the user already has a token with that note, or the hash is taken.
+	// CreateToken inserts t (either kind, with a fine-grained token's
+	// selection) and sets its ID and times. Returns Conflict when the user
+	// already has a token with that note, or the hash is taken.
 	CreateToken(ctx context.Context, t *Token) error
 	// UpdateToken saves note and scopes, and, for a regeneration, hash,
-	// last eight and expiry. It records an invalidation. Returns NotFound,
-	// Conflict (note taken).
+	// last eight and expiry; for fine-grained tokens also the description,
+	// repository access and selection, permissions, and the approval with
+	// its reviewer, time and reason. It records an invalidation. Returns
+	// NotFound, Conflict (note taken).
 	UpdateToken(ctx context.Context, t *Token) error
 	// DeleteToken removes a token and records an invalidation so that every
 	// node drops it from its cache. Returns NotFound.
 	DeleteToken(ctx context.Context, id int64) error
 	// FindTokenByHash is the one lookup on the authentication path: one
-	// indexed equality on the hex SHA-256. Returns NotFound.
+	// indexed equality on the hex SHA-256 (and, for a fine-grained token
+	// with selected repositories, one more for the selection). Returns
+	// NotFound.
 	FindTokenByHash(ctx context.Context, hash string) (*Token, error)
 	// FindTokenByID returns NotFound.
 	FindTokenByID(ctx context.Context, id int64) (*Token, error)
@@ -138,6 +143,12 @@ type RepoFilter struct {
 	Member int64
 	// PrivateOnly keeps only private repositories.
 	PrivateOnly bool
+	// LimitPrivate keeps, of the private repositories the other fields
+	// let through, those owned by PrivateOwnerID and, when PrivateIDs is
+	// not nil, among PrivateIDs: what a fine-grained token reaches.
+	LimitPrivate   bool
+	PrivateOwnerID int64
+	PrivateIDs     []int64
 }
 
 // The access VisibleTo and Member count, besides owning a repository and
@@ -148,6 +159,14 @@ type RepoFilter struct {
 // TokenFilter narrows ListTokens. Zero fields do not filter.
 type TokenFilter struct {
 	UserID int64
+	// Kind keeps tokens of one kind when KindSet.
+	Kind    TokenKind
+	KindSet bool
+	// TargetID keeps fine-grained tokens whose resource owner it is.
+	TargetID int64
+	// Approval keeps fine-grained tokens in that state when ApprovalSet.
+	Approval    TokenApproval
+	ApprovalSet bool
 }
 
 // Collaborator is an explicit grant on a repository.

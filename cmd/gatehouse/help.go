@@ -50,11 +50,23 @@ func commands() []command {
 			summary: "Create an organization with its first owner."},
 		{name: "admin org member add", args: "ORG USER", run: (*env).orgMemberAdd,
 			summary: "Add a member to an organization, or change their role (--role admin: an owner)."},
+		{name: "admin org token-policy", args: "ORG", run: (*env).orgTokenPolicy,
+			summary: "Print an organization's personal access token policy; the flags given change it.",
+			about: "E.g. --restrict-classic refuses classic tokens on its repositories; --require-approval=false\n" +
+				"lets members' fine-grained tokens reach it without an owner's approval."},
+		{name: "admin org token-requests", args: "ORG", run: (*env).orgTokenRequests,
+			summary: "List the fine-grained tokens that wait for an owner of an organization to approve them."},
+		{name: "admin org token-review", args: "ORG ID --approve|--deny", run: (*env).orgTokenReview,
+			summary: "Approve or deny a pending fine-grained token request (IDs: see admin org token-requests); the requester is e-mailed."},
 		{name: "admin token create", args: "--user NAME --note N", run: (*env).tokenCreate,
 			summary: "Create a personal access token; it is printed on standard output, only now.",
-			about:   "For gh, give it at least --scopes repo,read:org."},
+			about: "For gh, give a classic token at least --scopes repo,read:org.\n" +
+				"With --fine-grained: a fine-grained token for one resource owner, e.g.\n" +
+				"  --fine-grained --owner acme --repos app,docs --permissions contents:write\n" +
+				"A token for an organization that requires approval is pending until an owner approves it\n" +
+				"(admin org token-review), unless its user is an owner."},
 		{name: "admin token list", run: (*env).tokenList,
-			summary: "List tokens: note, scopes, last eight characters, expiry (never the secret)."},
+			summary: "List tokens of both kinds: note, scopes or permissions, resource owner and approval, last eight characters, expiry (never the secret)."},
 		{name: "admin token revoke", args: "ID", run: (*env).tokenRevoke,
 			summary: "Revoke a token (IDs: see admin token list)."},
 		{name: "admin key add", args: "--user NAME < key.pub", run: (*env).keyAdd,

@@ -165,8 +165,19 @@ func (h *Handler) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, msg, nil)
 		return
 	}
+	fine := actor.Token != nil && actor.Token.FineGrained()
+	if fine {
+		// gh and other clients skip their scope checks when
+		// X-OAuth-Scopes is absent, as GitHub sends it for these tokens.
+		delete(hd, "X-Accepted-Oauth-Scopes")
+		if rt.permHeader != nil {
+			hd["X-Accepted-Github-Permissions"] = rt.permHeader
+		}
+	}
 	if actor.Token != nil {
-		hd["X-Oauth-Scopes"] = []string{token.HeaderValue(actor.Token.Scopes)}
+		if !fine {
+			hd["X-Oauth-Scopes"] = []string{token.HeaderValue(actor.Token.Scopes)}
+		}
 		if !actor.Token.ExpiresAt.IsZero() {
 			hd["Github-Authentication-Token-Expiration"] = []string{actor.Token.ExpiresAt.UTC().Format("2006-01-02 15:04:05 MST")}
 		}
@@ -185,7 +196,12 @@ func (h *Handler) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, msg, nil)
 		return
 	}
-	if len(rt.scopes) > 0 && !rt.scopeGranted(actor) {
+	if fine {
+		if msg := rt.fineGrainedRefusal(actor); msg != "" {
+			writeError(w, http.StatusForbidden, msg, nil)
+			return
+		}
+	} else if len(rt.scopes) > 0 && !rt.scopeGranted(actor) {
 		writeError(w, rt.deny.status(), rt.deny.text(), nil)
 		return
 	}

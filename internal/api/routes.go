@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -28,6 +29,13 @@ type route struct {
 	// action (and so applies the repo/public_repo scope rules).
 	repo   bool
 	action authz.Action
+	// perm is what a fine-grained token needs (SPEC §10.2), beside the
+	// classic scopes: checked before the handler for routes that name no
+	// repository, and by the service's repository decision for those that
+	// do (a public repository is readable without it). Zero: nothing
+	// beyond what the service decides; a route with scopes but no perm
+	// refuses fine-grained tokens (site administration).
+	perm token.Permission
 	// siteAdmin: only site administrators (403 for others).
 	siteAdmin bool
 	// limit names the rate limit resource the call counts against
@@ -37,8 +45,10 @@ type route struct {
 	resource string
 	handle   func(*request) error
 
-	// acceptedHeader is X-Accepted-OAuth-Scopes, computed from the above.
+	// acceptedHeader is X-Accepted-OAuth-Scopes, computed from the above;
+	// permHeader X-Accepted-GitHub-Permissions, for fine-grained tokens.
 	acceptedHeader []string
+	permHeader     []string
 }
 
 // denial is the answer to a token that lacks the route's scopes. GitHub
@@ -93,17 +103,17 @@ func (h *Handler) table() []*route {
 
 		// The authenticated user.
 		{method: "GET", pattern: p("/user"), auth: true, limit: "core", resource: "User", handle: h.handleUserGet},
-		{method: "PATCH", pattern: p("/user"), auth: true, scopes: []string{"user"}, limit: "core", resource: "User", handle: h.handleUserPatch},
-		{method: "GET", pattern: p("/user/emails"), auth: true, scopes: []string{"user:email"}, limit: "core", handle: h.handleUserEmails},
+		{method: "PATCH", pattern: p("/user"), perm: authz.ProfileWrite, auth: true, scopes: []string{"user"}, limit: "core", resource: "User", handle: h.handleUserPatch},
+		{method: "GET", pattern: p("/user/emails"), perm: authz.EmailsRead, auth: true, scopes: []string{"user:email"}, limit: "core", handle: h.handleUserEmails},
 		{method: "GET", pattern: p("/user/repos"), auth: true, limit: "core", handle: h.handleUserRepos},
-		{method: "POST", pattern: p("/user/repos"), auth: true, scopes: []string{"public_repo", "repo"}, limit: "core", resource: "Repository", handle: h.handleRepoCreate},
-		{method: "GET", pattern: p("/user/keys"), auth: true, scopes: []string{"read:public_key"}, limit: "core", handle: h.handleKeyList},
-		{method: "POST", pattern: p("/user/keys"), auth: true, scopes: []string{"write:public_key"}, limit: "core", resource: "PublicKey", handle: h.handleKeyCreate},
-		{method: "GET", pattern: p("/user/keys/{id}"), auth: true, scopes: []string{"read:public_key"}, limit: "core", handle: h.handleKeyGet},
-		{method: "DELETE", pattern: p("/user/keys/{id}"), auth: true, scopes: []string{"admin:public_key"}, limit: "core", handle: h.handleKeyDelete},
-		{method: "GET", pattern: p("/user/orgs"), auth: true, scopes: []string{"read:org", "user"}, deny: orgDeny, limit: "core", handle: h.handleUserOrgs},
-		{method: "GET", pattern: p("/user/memberships/orgs"), auth: true, scopes: []string{"read:org", "user"}, deny: orgDeny, limit: "core", handle: h.handleUserMemberships},
-		{method: "GET", pattern: p("/user/teams"), auth: true, scopes: []string{"read:org", "user", "repo"}, limit: "core", handle: h.handleUserTeams},
+		{method: "POST", pattern: p("/user/repos"), perm: authz.AdministrationWrite, auth: true, scopes: []string{"public_repo", "repo"}, limit: "core", resource: "Repository", handle: h.handleRepoCreate},
+		{method: "GET", pattern: p("/user/keys"), perm: authz.KeysRead, auth: true, scopes: []string{"read:public_key"}, limit: "core", handle: h.handleKeyList},
+		{method: "POST", pattern: p("/user/keys"), perm: authz.KeysWrite, auth: true, scopes: []string{"write:public_key"}, limit: "core", resource: "PublicKey", handle: h.handleKeyCreate},
+		{method: "GET", pattern: p("/user/keys/{id}"), perm: authz.KeysRead, auth: true, scopes: []string{"read:public_key"}, limit: "core", handle: h.handleKeyGet},
+		{method: "DELETE", pattern: p("/user/keys/{id}"), perm: authz.KeysWrite, auth: true, scopes: []string{"admin:public_key"}, limit: "core", handle: h.handleKeyDelete},
+		{method: "GET", pattern: p("/user/orgs"), perm: authz.MetadataRead, auth: true, scopes: []string{"read:org", "user"}, deny: orgDeny, limit: "core", handle: h.handleUserOrgs},
+		{method: "GET", pattern: p("/user/memberships/orgs"), perm: authz.MetadataRead, auth: true, scopes: []string{"read:org", "user"}, deny: orgDeny, limit: "core", handle: h.handleUserMemberships},
+		{method: "GET", pattern: p("/user/teams"), perm: authz.MembersRead, auth: true, scopes: []string{"read:org", "user", "repo"}, limit: "core", handle: h.handleUserTeams},
 
 		// Users and organizations.
 		{method: "GET", pattern: p("/users/{username}"), limit: "core", handle: h.handleUserShow},
@@ -114,65 +124,76 @@ func (h *Handler) table() []*route {
 		// read:org, and the service conceals them from outsiders);
 		// write:org changes memberships, admin:org settings and teams.
 		{method: "GET", pattern: p("/orgs/{org}"), limit: "core", handle: h.handleOrgShow},
-		{method: "PATCH", pattern: p("/orgs/{org}"), auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "Organization", handle: h.handleOrgPatch},
+		{method: "PATCH", pattern: p("/orgs/{org}"), perm: authz.OrgAdminWrite, auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "Organization", handle: h.handleOrgPatch},
 		{method: "GET", pattern: p("/orgs/{org}/members"), limit: "core", handle: h.handleOrgMembers},
-		{method: "GET", pattern: p("/orgs/{org}/memberships/{username}"), auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleMembershipGet},
-		{method: "PUT", pattern: p("/orgs/{org}/memberships/{username}"), auth: true, scopes: []string{"write:org"}, limit: "core", resource: "Membership", handle: h.handleMembershipPut},
-		{method: "DELETE", pattern: p("/orgs/{org}/memberships/{username}"), auth: true, scopes: []string{"write:org"}, limit: "core", resource: "Membership", handle: h.handleMembershipDelete},
+		{method: "GET", pattern: p("/orgs/{org}/memberships/{username}"), perm: authz.MembersRead, auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleMembershipGet},
+		{method: "PUT", pattern: p("/orgs/{org}/memberships/{username}"), perm: authz.MembersWrite, auth: true, scopes: []string{"write:org"}, limit: "core", resource: "Membership", handle: h.handleMembershipPut},
+		{method: "DELETE", pattern: p("/orgs/{org}/memberships/{username}"), perm: authz.MembersWrite, auth: true, scopes: []string{"write:org"}, limit: "core", resource: "Membership", handle: h.handleMembershipDelete},
 		{method: "GET", pattern: p("/orgs/{org}/repos"), limit: "core", handle: h.handleOrgRepos},
-		{method: "POST", pattern: p("/orgs/{org}/repos"), auth: true, scopes: []string{"public_repo", "repo"}, limit: "core", resource: "Repository", handle: h.handleOrgRepoCreate},
+		{method: "POST", pattern: p("/orgs/{org}/repos"), perm: authz.AdministrationWrite, auth: true, scopes: []string{"public_repo", "repo"}, limit: "core", resource: "Repository", handle: h.handleOrgRepoCreate},
 
 		// Teams.
-		{method: "GET", pattern: p("/orgs/{org}/teams"), auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamList},
-		{method: "POST", pattern: p("/orgs/{org}/teams"), auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "Team", handle: h.handleTeamCreate},
-		{method: "GET", pattern: p("/orgs/{org}/teams/{team_slug}"), auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamGet},
-		{method: "PATCH", pattern: p("/orgs/{org}/teams/{team_slug}"), auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "Team", handle: h.handleTeamPatch},
-		{method: "DELETE", pattern: p("/orgs/{org}/teams/{team_slug}"), auth: true, scopes: []string{"admin:org"}, limit: "core", handle: h.handleTeamDelete},
-		{method: "GET", pattern: p("/orgs/{org}/teams/{team_slug}/members"), auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamMembers},
-		{method: "GET", pattern: p("/orgs/{org}/teams/{team_slug}/memberships/{username}"), auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamMembershipGet},
-		{method: "PUT", pattern: p("/orgs/{org}/teams/{team_slug}/memberships/{username}"), auth: true, scopes: []string{"write:org"}, limit: "core", resource: "TeamMember", handle: h.handleTeamMembershipPut},
-		{method: "DELETE", pattern: p("/orgs/{org}/teams/{team_slug}/memberships/{username}"), auth: true, scopes: []string{"write:org"}, limit: "core", resource: "TeamMember", handle: h.handleTeamMembershipDelete},
-		{method: "GET", pattern: p("/orgs/{org}/teams/{team_slug}/repos"), auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamRepos},
-		{method: "GET", pattern: p("/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"), auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamRepoGet},
-		{method: "PUT", pattern: p("/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"), auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "TeamRepository", handle: h.handleTeamRepoPut},
-		{method: "DELETE", pattern: p("/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"), auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "TeamRepository", handle: h.handleTeamRepoDelete},
+		{method: "GET", pattern: p("/orgs/{org}/teams"), perm: authz.MembersRead, auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamList},
+		{method: "POST", pattern: p("/orgs/{org}/teams"), perm: authz.MembersWrite, auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "Team", handle: h.handleTeamCreate},
+		{method: "GET", pattern: p("/orgs/{org}/teams/{team_slug}"), perm: authz.MembersRead, auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamGet},
+		{method: "PATCH", pattern: p("/orgs/{org}/teams/{team_slug}"), perm: authz.MembersWrite, auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "Team", handle: h.handleTeamPatch},
+		{method: "DELETE", pattern: p("/orgs/{org}/teams/{team_slug}"), perm: authz.MembersWrite, auth: true, scopes: []string{"admin:org"}, limit: "core", handle: h.handleTeamDelete},
+		{method: "GET", pattern: p("/orgs/{org}/teams/{team_slug}/members"), perm: authz.MembersRead, auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamMembers},
+		{method: "GET", pattern: p("/orgs/{org}/teams/{team_slug}/memberships/{username}"), perm: authz.MembersRead, auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamMembershipGet},
+		{method: "PUT", pattern: p("/orgs/{org}/teams/{team_slug}/memberships/{username}"), perm: authz.MembersWrite, auth: true, scopes: []string{"write:org"}, limit: "core", resource: "TeamMember", handle: h.handleTeamMembershipPut},
+		{method: "DELETE", pattern: p("/orgs/{org}/teams/{team_slug}/memberships/{username}"), perm: authz.MembersWrite, auth: true, scopes: []string{"write:org"}, limit: "core", resource: "TeamMember", handle: h.handleTeamMembershipDelete},
+		{method: "GET", pattern: p("/orgs/{org}/teams/{team_slug}/repos"), perm: authz.MembersRead, auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamRepos},
+		{method: "GET", pattern: p("/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"), perm: authz.MembersRead, auth: true, scopes: []string{"read:org"}, limit: "core", handle: h.handleTeamRepoGet},
+		{method: "PUT", pattern: p("/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"), perm: authz.MembersWrite, auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "TeamRepository", handle: h.handleTeamRepoPut},
+		{method: "DELETE", pattern: p("/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"), perm: authz.MembersWrite, auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "TeamRepository", handle: h.handleTeamRepoDelete},
+
+		// Fine-grained tokens that target an organization, for its
+		// owners (pats.go).
+		{method: "GET", pattern: p("/orgs/{org}/personal-access-token-requests"), perm: authz.OrgAdminWrite, auth: true, scopes: []string{"admin:org"}, limit: "core", handle: h.handlePATRequestList},
+		{method: "POST", pattern: p("/orgs/{org}/personal-access-token-requests"), perm: authz.OrgAdminWrite, auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "PersonalAccessTokenRequest", handle: h.handlePATRequestReviewMany},
+		{method: "POST", pattern: p("/orgs/{org}/personal-access-token-requests/{pat_request_id}"), perm: authz.OrgAdminWrite, auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "PersonalAccessTokenRequest", handle: h.handlePATRequestReview},
+		{method: "GET", pattern: p("/orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories"), perm: authz.OrgAdminWrite, auth: true, scopes: []string{"admin:org"}, limit: "core", handle: h.handlePATRepos},
+		{method: "GET", pattern: p("/orgs/{org}/personal-access-tokens"), perm: authz.OrgAdminWrite, auth: true, scopes: []string{"admin:org"}, limit: "core", handle: h.handlePATList},
+		{method: "POST", pattern: p("/orgs/{org}/personal-access-tokens"), perm: authz.OrgAdminWrite, auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "PersonalAccessToken", handle: h.handlePATRevokeMany},
+		{method: "POST", pattern: p("/orgs/{org}/personal-access-tokens/{pat_id}"), perm: authz.OrgAdminWrite, auth: true, scopes: []string{"admin:org"}, limit: "core", resource: "PersonalAccessToken", handle: h.handlePATRevoke},
+		{method: "GET", pattern: p("/orgs/{org}/personal-access-tokens/{pat_id}/repositories"), perm: authz.OrgAdminWrite, auth: true, scopes: []string{"admin:org"}, limit: "core", handle: h.handlePATRepos},
 
 		// Repositories.
-		{method: "GET", pattern: p("/repos/{owner}/{repo}"), repo: true, action: authz.Read, limit: "core", handle: h.handleRepoGet},
-		{method: "PATCH", pattern: p("/repos/{owner}/{repo}"), auth: true, repo: true, action: authz.Admin, limit: "core", resource: "Repository", handle: h.handleRepoPatch},
-		{method: "DELETE", pattern: p("/repos/{owner}/{repo}"), auth: true, scopes: []string{"delete_repo"}, deny: denial{http.StatusForbidden, msgAdminRights}, repo: true, action: authz.Admin, limit: "core", handle: h.handleRepoDelete},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/readme"), repo: true, action: authz.Read, limit: "core", handle: h.handleReadme},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}"), perm: authz.MetadataRead, repo: true, action: authz.Read, limit: "core", handle: h.handleRepoGet},
+		{method: "PATCH", pattern: p("/repos/{owner}/{repo}"), perm: authz.AdministrationWrite, auth: true, repo: true, action: authz.Admin, limit: "core", resource: "Repository", handle: h.handleRepoPatch},
+		{method: "DELETE", pattern: p("/repos/{owner}/{repo}"), perm: authz.AdministrationWrite, auth: true, scopes: []string{"delete_repo"}, deny: denial{http.StatusForbidden, msgAdminRights}, repo: true, action: authz.Admin, limit: "core", handle: h.handleRepoDelete},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/readme"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleReadme},
 
 		// A repository's content (contents.go): read access, through the
 		// service's RepoView; GitHub's contents: read permission.
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/readme/{dir...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleReadme},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/contents/{path...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleContents},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/branches"), repo: true, action: authz.Read, limit: "core", handle: h.handleBranchList},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/branches/{branch...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleBranchGet},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/tags"), repo: true, action: authz.Read, limit: "core", handle: h.handleTagList},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/commits"), repo: true, action: authz.Read, limit: "core", handle: h.handleCommitList},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/commits/{ref...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleCommitGet},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/git/refs"), repo: true, action: authz.Read, limit: "core", handle: h.handleGitRefList},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/git/refs/{ref...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleGitRefsPrefix},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/git/ref/{ref...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleGitRefGet},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/git/matching-refs/{ref...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleMatchingRefs},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/compare/{basehead...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleCompare},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/tarball"), repo: true, action: authz.Read, limit: "core", handle: h.handleArchiveLink},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/tarball/{ref...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleArchiveLink},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/zipball"), repo: true, action: authz.Read, limit: "core", handle: h.handleArchiveLink},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/zipball/{ref...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleArchiveLink},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/legacy.tar.gz/{ref...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleArchive},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/legacy.zip/{ref...}"), repo: true, action: authz.Read, limit: "core", handle: h.handleArchive},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/collaborators"), auth: true, repo: true, action: authz.Write, limit: "core", handle: h.handleCollaboratorList},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/collaborators/{username}"), auth: true, repo: true, action: authz.Write, limit: "core", handle: h.handleCollaboratorCheck},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/collaborators/{username}/permission"), auth: true, repo: true, action: authz.Write, limit: "core", handle: h.handleCollaboratorPermission},
-		{method: "PUT", pattern: p("/repos/{owner}/{repo}/collaborators/{username}"), auth: true, repo: true, action: authz.Admin, limit: "core", resource: "Collaborator", handle: h.handleCollaboratorPut},
-		{method: "DELETE", pattern: p("/repos/{owner}/{repo}/collaborators/{username}"), auth: true, repo: true, action: authz.Admin, limit: "core", handle: h.handleCollaboratorDelete},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/readme/{dir...}"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleReadme},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/contents/{path...}"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleContents},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/branches"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleBranchList},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/branches/{branch...}"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleBranchGet},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/tags"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleTagList},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/commits"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleCommitList},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/commits/{ref...}"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleCommitGet},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/git/refs"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleGitRefList},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/git/refs/{ref...}"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleGitRefsPrefix},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/git/ref/{ref...}"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleGitRefGet},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/git/matching-refs/{ref...}"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleMatchingRefs},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/compare/{basehead...}"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleCompare},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/tarball"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleArchiveLink},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/tarball/{ref...}"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleArchiveLink},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/zipball"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleArchiveLink},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/zipball/{ref...}"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleArchiveLink},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/legacy.tar.gz/{ref...}"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleArchive},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/legacy.zip/{ref...}"), perm: authz.ContentsRead, repo: true, action: authz.Read, limit: "core", handle: h.handleArchive},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/collaborators"), perm: authz.MetadataRead, auth: true, repo: true, action: authz.Write, limit: "core", handle: h.handleCollaboratorList},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/collaborators/{username}"), perm: authz.MetadataRead, auth: true, repo: true, action: authz.Write, limit: "core", handle: h.handleCollaboratorCheck},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/collaborators/{username}/permission"), perm: authz.MetadataRead, auth: true, repo: true, action: authz.Write, limit: "core", handle: h.handleCollaboratorPermission},
+		{method: "PUT", pattern: p("/repos/{owner}/{repo}/collaborators/{username}"), perm: authz.AdministrationWrite, auth: true, repo: true, action: authz.Admin, limit: "core", resource: "Collaborator", handle: h.handleCollaboratorPut},
+		{method: "DELETE", pattern: p("/repos/{owner}/{repo}/collaborators/{username}"), perm: authz.AdministrationWrite, auth: true, repo: true, action: authz.Admin, limit: "core", handle: h.handleCollaboratorDelete},
 		// Deploy keys: SSH keys of one repository, for machines.
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/keys"), auth: true, repo: true, action: authz.Admin, limit: "core", handle: h.handleDeployKeyList},
-		{method: "POST", pattern: p("/repos/{owner}/{repo}/keys"), auth: true, repo: true, action: authz.Admin, limit: "core", resource: "PublicKey", handle: h.handleDeployKeyCreate},
-		{method: "GET", pattern: p("/repos/{owner}/{repo}/keys/{id}"), auth: true, repo: true, action: authz.Admin, limit: "core", handle: h.handleDeployKeyGet},
-		{method: "DELETE", pattern: p("/repos/{owner}/{repo}/keys/{id}"), auth: true, repo: true, action: authz.Admin, limit: "core", handle: h.handleDeployKeyDelete},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/keys"), perm: authz.AdministrationRead, auth: true, repo: true, action: authz.Admin, limit: "core", handle: h.handleDeployKeyList},
+		{method: "POST", pattern: p("/repos/{owner}/{repo}/keys"), perm: authz.AdministrationWrite, auth: true, repo: true, action: authz.Admin, limit: "core", resource: "PublicKey", handle: h.handleDeployKeyCreate},
+		{method: "GET", pattern: p("/repos/{owner}/{repo}/keys/{id}"), perm: authz.AdministrationRead, auth: true, repo: true, action: authz.Admin, limit: "core", handle: h.handleDeployKeyGet},
+		{method: "DELETE", pattern: p("/repos/{owner}/{repo}/keys/{id}"), perm: authz.AdministrationWrite, auth: true, repo: true, action: authz.Admin, limit: "core", handle: h.handleDeployKeyDelete},
 
 		// Site administration.
 		{method: "GET", pattern: p("/admin/tokens"), auth: true, scopes: []string{"site_admin"}, deny: adminDeny, siteAdmin: true, limit: "core", handle: h.handleAdminTokenList},
@@ -185,6 +206,9 @@ func (h *Handler) table() []*route {
 	}
 	for _, rt := range routes {
 		rt.acceptedHeader = []string{token.HeaderValue(rt.accepted())}
+		if rt.perm.Name != "" {
+			rt.permHeader = []string{rt.perm.String()}
+		}
 	}
 	return routes
 }
@@ -249,15 +273,49 @@ func (rq *request) repo() (*gatehouse.Repo, gatehouse.Permission, error) {
 	}
 	owner, name := rq.PathValue("owner"), rq.PathValue("repo")
 	name = strings.TrimSuffix(name, ".git")
-	repo, perm, err := rq.h.svc.Repo(rq.Context(), rq.actor, owner, name, rq.route.action)
+	repo, perm, err := rq.h.svc.RepoFor(rq.Context(), rq.actor, owner, name, rq.route.need())
 	if err != nil {
 		return nil, 0, rq.refused(err)
 	}
 	return repo, perm, nil
 }
 
+// need is what the route's repository decision needs: its action and,
+// of a fine-grained token, its permission (the action's default when the
+// route declares none).
+func (rt *route) need() authz.Need {
+	n := rt.action.Need()
+	if rt.perm.Name != "" {
+		n.Perm = rt.perm
+	}
+	return n
+}
+
+// fineGrainedRefusal is the pipeline's check of a fine-grained token
+// against a route that names no repository: "" when it may go on, else
+// the 403 message.
+func (rt *route) fineGrainedRefusal(actor *gatehouse.Actor) string {
+	switch {
+	case rt.repo:
+		return "" // the service decides, with the selection
+	case rt.perm.Name != "":
+		if !authz.Allows(actor, "", rt.perm) {
+			return authz.MsgNotAccessible
+		}
+	case len(rt.scopes) > 0:
+		return authz.MsgNotAccessible
+	}
+	return ""
+}
+
 // refused words the service's refusal of the route's repository.
 func (rq *request) refused(err error) error {
+	if errors.Is(err, authz.ErrPermission) {
+		return gatehouse.E("authorize", gatehouse.Forbidden, authz.MsgNotAccessible)
+	}
+	if errors.Is(err, authz.ErrPolicy) {
+		return err
+	}
 	switch gatehouse.ErrorKind(err) {
 	case gatehouse.NotFound:
 		return errNotFound

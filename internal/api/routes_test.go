@@ -27,6 +27,9 @@ type walkFixture struct {
 	aliceKey   *gatehouse.Key
 	bobKey     *gatehouse.Key
 	bobTokenID int64
+	// patRequestID is bob's pending fine-grained token for acme; patID
+	// alice's approved one (she owns acme).
+	patRequestID, patID int64
 	// deployKeys are the deploy key of each of alice's repositories, for
 	// {id} on the deploy key routes.
 	deployKeys map[string]int64
@@ -76,6 +79,19 @@ func newWalkFixture(t *testing.T) *walkFixture {
 	if err := e.svc.SetTeamRepo(ctx, system, org, "devs", "acme", "tools", gatehouse.PermWrite); err != nil {
 		t.Fatal(err)
 	}
+	req, err := e.svc.CreateFineGrainedToken(ctx, system, service.NewFineGrained{UserID: e.bob.ID, Name: "bob-request", Owner: "acme",
+		Repos: gatehouse.AllRepos, Permissions: token.Perms{"contents": token.ReadOnly}, Expires: "30d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	granted, err := e.svc.CreateFineGrainedToken(ctx, system, service.NewFineGrained{UserID: e.alice.ID, Name: "alice-granted", Owner: "acme",
+		Repos: gatehouse.SelectedRepos, RepoNames: []string{"tools"}, Permissions: token.Perms{"contents": token.ReadWrite}, Expires: "30d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Token.Approval != gatehouse.TokenPending || granted.Token.Approval != gatehouse.TokenApproved {
+		t.Fatalf("approval states: bob's %q, alice's %q", req.Token.Approval, granted.Token.Approval)
+	}
 	deploy := map[string]int64{}
 	for name, key := range deployTestKeys {
 		repo, _, err := e.svc.Repo(ctx, system, "alice", name, authz.Admin)
@@ -88,7 +104,8 @@ func newWalkFixture(t *testing.T) *walkFixture {
 		}
 		deploy[name] = k.ID
 	}
-	return &walkFixture{env: e, aliceKey: ak, bobKey: bk, bobTokenID: it.Token.ID, deployKeys: deploy}
+	return &walkFixture{env: e, aliceKey: ak, bobKey: bk, bobTokenID: it.Token.ID, deployKeys: deploy,
+		patRequestID: req.Token.ID, patID: granted.Token.ID}
 }
 
 // path fills a route pattern with the fixture's names. repoName picks the
@@ -122,7 +139,8 @@ func (f *walkFixture) path(rt *route, repoName string, keyID int64) string {
 	switch {
 	case strings.Contains(p, "/orgs/{org}/"):
 		// Organization routes name bob (a member) and acme's repository.
-		r = strings.NewReplacer("{org}", "acme", "{team_slug}", "devs", "{username}", "bob", "{owner}", "acme", "{repo}", "tools")
+		r = strings.NewReplacer("{org}", "acme", "{team_slug}", "devs", "{username}", "bob", "{owner}", "acme", "{repo}", "tools",
+			"{pat_request_id}", fmt.Sprint(f.patRequestID), "{pat_id}", fmt.Sprint(f.patID))
 	case !strings.Contains(p, "/repos/"):
 		r = strings.NewReplacer("{username}", "alice", "{org}", "acme", "{id}", fmt.Sprint(id))
 	}
@@ -131,6 +149,25 @@ func (f *walkFixture) path(rt *route, repoName string, keyID int64) string {
 
 // body is a valid request body for routes that take one.
 func body(rt *route) any {
+	return (*walkFixture)(nil).body(rt)
+}
+
+// body is body with the fixture's ids where a route's body names some.
+func (f *walkFixture) body(rt *route) any {
+	switch rt.method + " " + rt.pattern {
+	case "POST " + Prefix + "/orgs/{org}/personal-access-token-requests":
+		return map[string]any{"pat_request_ids": []int64{f.patRequestID}, "action": "approve"}
+	case "POST " + Prefix + "/orgs/{org}/personal-access-token-requests/{pat_request_id}":
+		return map[string]any{"action": "approve", "reason": "looks right"}
+	case "POST " + Prefix + "/orgs/{org}/personal-access-tokens":
+		return map[string]any{"pat_ids": []int64{f.patID}, "action": "revoke"}
+	case "POST " + Prefix + "/orgs/{org}/personal-access-tokens/{pat_id}":
+		return map[string]any{"action": "revoke"}
+	}
+	return baseBody(rt)
+}
+
+func baseBody(rt *route) any {
 	switch rt.method + " " + rt.pattern {
 	case "POST " + Prefix + "/user/repos":
 		return map[string]any{"name": "fresh", "private": true}
@@ -243,7 +280,7 @@ func TestRouteTableWalk(t *testing.T) {
 			wantAccepted := token.HeaderValue(rt.accepted())
 
 			// No credentials.
-			w := f.do(t, rt.method, path, "", body(rt))
+			w := f.do(t, rt.method, path, "", f.body(rt))
 			switch {
 			case rt.auth && rt.pattern == GraphQLPath:
 				expectError(t, w, http.StatusUnauthorized, msgGraphQLAuth)
@@ -269,7 +306,7 @@ func TestRouteTableWalk(t *testing.T) {
 			for _, form := range credForms {
 				// Dead tokens, in every form.
 				for kind, tok := range dead {
-					w := f.do(t, rt.method, path, form.header(tok), body(rt))
+					w := f.do(t, rt.method, path, form.header(tok), f.body(rt))
 					if w.Code != http.StatusUnauthorized {
 						t.Fatalf("%s %s token: status %d, want 401: %s", form.name, kind, w.Code, w.Body)
 					}
@@ -277,7 +314,7 @@ func TestRouteTableWalk(t *testing.T) {
 				}
 				// Every scope but the route's.
 				if len(rt.scopes) > 0 {
-					w := f.do(t, rt.method, path, form.header(lacking), body(rt))
+					w := f.do(t, rt.method, path, form.header(lacking), f.body(rt))
 					expectError(t, w, rt.deny.status(), rt.deny.text())
 					if got := w.Header().Get("X-OAuth-Scopes"); got != token.HeaderValue(lackingScopes) {
 						// Normalization may drop implied children; compare sets.
@@ -289,17 +326,17 @@ func TestRouteTableWalk(t *testing.T) {
 				}
 				// Private things of someone else: 404, even with every scope.
 				if rt.repo {
-					w := f.do(t, rt.method, f.path(rt, "priv", f.aliceKey.ID), form.header(bobFull), body(rt))
+					w := f.do(t, rt.method, f.path(rt, "priv", f.aliceKey.ID), form.header(bobFull), f.body(rt))
 					expectError(t, w, http.StatusNotFound, msgNotFound)
 				}
 				if strings.Contains(rt.pattern, "/user/keys/{id}") {
-					w := f.do(t, rt.method, f.path(rt, "pub", f.bobKey.ID), form.header(full), body(rt))
+					w := f.do(t, rt.method, f.path(rt, "pub", f.bobKey.ID), form.header(full), f.body(rt))
 					expectError(t, w, http.StatusNotFound, msgNotFound)
 				}
 				// A signed-in user who is not a site admin, with site_admin.
 				if rt.siteAdmin {
 					notAdmin := f.storeToken(t, f.alice, "not-admin-"+form.name, "site_admin")
-					w := f.do(t, rt.method, path, form.header(notAdmin), body(rt))
+					w := f.do(t, rt.method, path, form.header(notAdmin), f.body(rt))
 					expectError(t, w, http.StatusForbidden, msgSiteAdmin)
 				}
 			}
@@ -312,7 +349,7 @@ func TestRouteTableWalk(t *testing.T) {
 					t.Fatalf("no outsider verdict for %s %s: add it to outsiderStatus", rt.method, rt.pattern)
 				}
 				outsider := f.token(t, f.root, "outsider", allScopes()...)
-				w := f.do(t, rt.method, path, "token "+outsider, body(rt))
+				w := f.do(t, rt.method, path, "token "+outsider, f.body(rt))
 				if w.Code != want {
 					t.Fatalf("outsider with every scope: status %d, want %d: %s", w.Code, want, w.Body)
 				}
@@ -328,7 +365,7 @@ func TestRouteTableWalk(t *testing.T) {
 			// still 404, so a token cannot probe for private names.
 			if rt.repo {
 				noRepo := f.token(t, f.alice, "no-repo", allScopesExcept([]string{"repo"})...)
-				w := f.do(t, rt.method, f.path(rt, "priv", 0), "token "+noRepo, body(rt))
+				w := f.do(t, rt.method, f.path(rt, "priv", 0), "token "+noRepo, f.body(rt))
 				expectError(t, w, http.StatusNotFound, "")
 			}
 
@@ -338,7 +375,7 @@ func TestRouteTableWalk(t *testing.T) {
 				if rt.method != "GET" && i > 0 {
 					break
 				}
-				w := f.do(t, rt.method, path, form.header(full), body(rt))
+				w := f.do(t, rt.method, path, form.header(full), f.body(rt))
 				want := successStatus(rt)
 				if w.Code != want {
 					t.Fatalf("%s with every scope: status %d, want %d: %s", form.name, w.Code, want, w.Body)
@@ -365,27 +402,35 @@ func TestRouteTableWalk(t *testing.T) {
 // outsiderStatus is what a signed-in outsider of acme holding every scope
 // gets from each organization route in the walk fixture.
 var outsiderStatus = map[string]int{
-	"GET /orgs/{org}":                                             http.StatusOK,
-	"PATCH /orgs/{org}":                                           http.StatusNotFound,
-	"GET /orgs/{org}/members":                                     http.StatusOK, // empty
-	"GET /orgs/{org}/memberships/{username}":                      http.StatusNotFound,
-	"PUT /orgs/{org}/memberships/{username}":                      http.StatusNotFound,
-	"DELETE /orgs/{org}/memberships/{username}":                   http.StatusNotFound,
-	"GET /orgs/{org}/repos":                                       http.StatusOK, // public only
-	"POST /orgs/{org}/repos":                                      http.StatusForbidden,
-	"GET /orgs/{org}/teams":                                       http.StatusOK, // empty
-	"POST /orgs/{org}/teams":                                      http.StatusNotFound,
-	"GET /orgs/{org}/teams/{team_slug}":                           http.StatusNotFound,
-	"PATCH /orgs/{org}/teams/{team_slug}":                         http.StatusNotFound,
-	"DELETE /orgs/{org}/teams/{team_slug}":                        http.StatusNotFound,
-	"GET /orgs/{org}/teams/{team_slug}/members":                   http.StatusNotFound,
-	"GET /orgs/{org}/teams/{team_slug}/memberships/{username}":    http.StatusNotFound,
-	"PUT /orgs/{org}/teams/{team_slug}/memberships/{username}":    http.StatusNotFound,
-	"DELETE /orgs/{org}/teams/{team_slug}/memberships/{username}": http.StatusNotFound,
-	"GET /orgs/{org}/teams/{team_slug}/repos":                     http.StatusNotFound,
-	"GET /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}":      http.StatusNotFound,
-	"PUT /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}":      http.StatusNotFound,
-	"DELETE /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}":   http.StatusNotFound,
+	"GET /orgs/{org}":                                                              http.StatusOK,
+	"PATCH /orgs/{org}":                                                            http.StatusNotFound,
+	"GET /orgs/{org}/members":                                                      http.StatusOK, // empty
+	"GET /orgs/{org}/memberships/{username}":                                       http.StatusNotFound,
+	"PUT /orgs/{org}/memberships/{username}":                                       http.StatusNotFound,
+	"DELETE /orgs/{org}/memberships/{username}":                                    http.StatusNotFound,
+	"GET /orgs/{org}/repos":                                                        http.StatusOK, // public only
+	"POST /orgs/{org}/repos":                                                       http.StatusForbidden,
+	"GET /orgs/{org}/teams":                                                        http.StatusOK, // empty
+	"POST /orgs/{org}/teams":                                                       http.StatusNotFound,
+	"GET /orgs/{org}/teams/{team_slug}":                                            http.StatusNotFound,
+	"PATCH /orgs/{org}/teams/{team_slug}":                                          http.StatusNotFound,
+	"DELETE /orgs/{org}/teams/{team_slug}":                                         http.StatusNotFound,
+	"GET /orgs/{org}/teams/{team_slug}/members":                                    http.StatusNotFound,
+	"GET /orgs/{org}/teams/{team_slug}/memberships/{username}":                     http.StatusNotFound,
+	"PUT /orgs/{org}/teams/{team_slug}/memberships/{username}":                     http.StatusNotFound,
+	"DELETE /orgs/{org}/teams/{team_slug}/memberships/{username}":                  http.StatusNotFound,
+	"GET /orgs/{org}/teams/{team_slug}/repos":                                      http.StatusNotFound,
+	"GET /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}":                       http.StatusNotFound,
+	"PUT /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}":                       http.StatusNotFound,
+	"DELETE /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}":                    http.StatusNotFound,
+	"GET /orgs/{org}/personal-access-token-requests":                               http.StatusNotFound,
+	"POST /orgs/{org}/personal-access-token-requests":                              http.StatusNotFound,
+	"POST /orgs/{org}/personal-access-token-requests/{pat_request_id}":             http.StatusNotFound,
+	"GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories": http.StatusNotFound,
+	"GET /orgs/{org}/personal-access-tokens":                                       http.StatusNotFound,
+	"POST /orgs/{org}/personal-access-tokens":                                      http.StatusNotFound,
+	"POST /orgs/{org}/personal-access-tokens/{pat_id}":                             http.StatusNotFound,
+	"GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories":                 http.StatusNotFound,
 }
 
 // successStatus is what a caller with every scope gets from a route in
@@ -399,8 +444,13 @@ func successStatus(rt *route) int {
 		return http.StatusOK // the membership
 	case "GET " + Prefix + "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}":
 		return http.StatusNoContent // granted; asked without the repository media type
-	case "POST " + Prefix + "/credentials/revoke":
+	case "POST " + Prefix + "/credentials/revoke",
+		"POST " + Prefix + "/orgs/{org}/personal-access-token-requests",
+		"POST " + Prefix + "/orgs/{org}/personal-access-tokens":
 		return http.StatusAccepted
+	case "POST " + Prefix + "/orgs/{org}/personal-access-token-requests/{pat_request_id}",
+		"POST " + Prefix + "/orgs/{org}/personal-access-tokens/{pat_id}":
+		return http.StatusNoContent
 	case "GET " + Prefix + "/repos/{owner}/{repo}/tarball", "GET " + Prefix + "/repos/{owner}/{repo}/tarball/{ref...}",
 		"GET " + Prefix + "/repos/{owner}/{repo}/zipball", "GET " + Prefix + "/repos/{owner}/{repo}/zipball/{ref...}":
 		return http.StatusFound // to the download, as GitHub's codeload link
@@ -470,6 +520,12 @@ func TestRouteTableShape(t *testing.T) {
 		}
 		if rt.siteAdmin {
 			b.WriteString(" site_admin_user")
+		}
+		if rt.perm.Name != "" {
+			fmt.Fprintf(&b, " fine_grained=%s", rt.perm)
+			if _, ok := token.PermissionInfo(rt.perm.Name); !ok {
+				t.Errorf("%s names unknown permission %q", key, rt.perm.Name)
+			}
 		}
 		if len(rt.scopes) > 0 {
 			fmt.Fprintf(&b, " deny=%d", rt.deny.status())

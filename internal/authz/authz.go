@@ -103,6 +103,8 @@ func HasScope(actor *gatehouse.Actor, scope string) bool {
 		return false
 	case actor.Token == nil:
 		return true
+	case actor.Token.FineGrained():
+		return false // permissions instead: see Allows
 	}
 	return token.Has(actor.Token.Scopes, scope)
 }
@@ -150,8 +152,13 @@ func Role(actor *gatehouse.Actor, repo *gatehouse.Repo, g gatehouse.Grants) gate
 //   - Writing needs the repo scope (private) or public_repo (public, which
 //     repo implies) and a write role; administering needs the repo scope
 //     and the admin role. A browser session carries every scope.
-func Repo(actor *gatehouse.Actor, repo *gatehouse.Repo, role gatehouse.Permission, action Action, privateMode bool) error {
+//
+// A fine-grained token is decided by FineGrainedRepo instead, and policy
+// (the owning organization's token policy, nil for a user's repository)
+// may refuse a token of either kind.
+func Repo(actor *gatehouse.Actor, repo *gatehouse.Repo, role gatehouse.Permission, need Need, policy *gatehouse.TokenPolicy, privateMode bool) error {
 	const op = "authorize"
+	action := need.Action
 	if actor != nil && actor.DeployKey != nil {
 		return DeployKeyRepo(actor, repo, action)
 	}
@@ -173,19 +180,27 @@ func Repo(actor *gatehouse.Actor, repo *gatehouse.Repo, role gatehouse.Permissio
 	if repo == nil {
 		return notFound(op, MsgRepoNotFound)
 	}
+	if actor.Token != nil && actor.Token.FineGrained() {
+		return fineGrainedRepo(actor, repo, role, need, policy)
+	}
 	if repo.Private && (role < gatehouse.PermRead || !HasScope(actor, "repo")) {
 		return notFound(op, MsgRepoNotFound)
+	}
+	if actor.Token != nil && (repo.Private || action != Read) {
+		if err := classicPolicy(repo, actor.Token, policy); err != nil {
+			return err
+		}
 	}
 	if action == Read {
 		return nil
 	}
 	denied := fmt.Sprintf("Permission to %s.git denied to %s.", repo.FullName(), actor.User.Login)
-	need := "public_repo"
+	scope := "public_repo"
 	if repo.Private || action == Admin {
-		need = "repo"
+		scope = "repo"
 	}
-	if !HasScope(actor, need) {
-		return forbidden(op, denied+fmt.Sprintf(" The personal access token needs the %q scope.", need))
+	if !HasScope(actor, scope) {
+		return forbidden(op, denied+fmt.Sprintf(" The personal access token needs the %q scope.", scope))
 	}
 	want := gatehouse.PermWrite
 	if action == Admin {
@@ -222,6 +237,11 @@ func ListRepos(actor *gatehouse.Actor, owner *gatehouse.User, privateMode bool) 
 	}
 	switch {
 	case actor.IsSystem():
+	case fineGrained(actor):
+		if actor.User.ID != owner.ID {
+			f.VisibleTo = actor.User.ID
+		}
+		limitToReach(&f, actor.Token)
 	case actor.Anonymous() || !HasScope(actor, "repo"):
 		f.PublicOnly = true
 	case actor.User.ID != owner.ID:
@@ -244,6 +264,10 @@ func ListOwnRepos(actor *gatehouse.Actor, ownedOnly bool) (gatehouse.RepoFilter,
 	if ownedOnly {
 		f = gatehouse.RepoFilter{OwnerID: actor.User.ID}
 	}
+	if fineGrained(actor) {
+		limitToReach(&f, actor.Token)
+		return f, nil
+	}
 	f.PublicOnly = !HasScope(actor, "repo")
 	return f, nil
 }
@@ -265,6 +289,13 @@ func CreateRepo(actor *gatehouse.Actor, owner *gatehouse.User, role gatehouse.Or
 	if !owner.IsOrg && actor.User.ID != owner.ID {
 		return &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: MsgCreateForOther, Err: ErrNotYours}
 	}
+	if fineGrained(actor) {
+		// GitHub: administration write on the resource owner.
+		if actor.Token.TargetID != owner.ID || !Usable(actor.Token) || !Perms(actor.Token).Allows(AdministrationWrite) {
+			return &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: MsgNotAccessible, Err: ErrPermission}
+		}
+		return nil
+	}
 	if private && !HasScope(actor, "repo") {
 		return &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: MsgPrivateScope, Err: ErrScope}
 	}
@@ -277,8 +308,8 @@ func CreateRepo(actor *gatehouse.Actor, owner *gatehouse.User, role gatehouse.Or
 // SetCollaborator decides whether the actor, whose role on repo is role,
 // may change target's grant on it: it takes the admin role, and the owner
 // cannot be a collaborator of their own repository.
-func SetCollaborator(actor *gatehouse.Actor, repo *gatehouse.Repo, role gatehouse.Permission, target *gatehouse.User, privateMode bool) error {
-	if err := Repo(actor, repo, role, Admin, privateMode); err != nil {
+func SetCollaborator(actor *gatehouse.Actor, repo *gatehouse.Repo, role gatehouse.Permission, policy *gatehouse.TokenPolicy, target *gatehouse.User, privateMode bool) error {
+	if err := Repo(actor, repo, role, Admin.Need(), policy, privateMode); err != nil {
 		return err
 	}
 	if target.ID == repo.OwnerID {
@@ -343,7 +374,7 @@ func EditProfile(actor *gatehouse.Actor, userID int64) error {
 	if actor.User.ID != userID {
 		return notFound(op, "user not found")
 	}
-	if !HasScope(actor, "user") {
+	if !Allows(actor, "user", token.Permission{Name: "profile", Level: token.ReadWrite}) {
 		return forbidden(op, `Changing the profile needs the "user" scope.`)
 	}
 	return nil
@@ -451,7 +482,7 @@ func SeeMembers(actor *gatehouse.Actor, role gatehouse.OrgRole) bool {
 	if actor.IsSystem() {
 		return true
 	}
-	return signedIn("view members", actor) == nil && role != "" && HasScope(actor, "read:org")
+	return signedIn("view members", actor) == nil && role != "" && Allows(actor, "read:org", MembersRead)
 }
 
 // SeeTeam reports whether the actor may see a team: a member of the
@@ -467,7 +498,7 @@ func SeeTeam(actor *gatehouse.Actor, role gatehouse.OrgRole, team *gatehouse.Tea
 // orgScoped refuses what needs an owner of the organization with scope.
 // Someone who cannot see the organization's members is told the thing
 // does not exist.
-func orgScoped(op string, actor *gatehouse.Actor, role gatehouse.OrgRole, scope string) error {
+func orgScoped(op string, actor *gatehouse.Actor, role gatehouse.OrgRole, scope string, perm token.Permission) error {
 	if err := signedIn(op, actor); err != nil || actor.IsSystem() {
 		return err
 	}
@@ -477,7 +508,10 @@ func orgScoped(op string, actor *gatehouse.Actor, role gatehouse.OrgRole, scope 
 	if role != gatehouse.OrgOwner {
 		return forbidden(op, "You must be an owner of this organization.")
 	}
-	if !HasScope(actor, scope) {
+	if fineGrained(actor) && !Perms(actor.Token).Allows(perm) {
+		return &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: MsgNotAccessible, Err: ErrPermission}
+	}
+	if !Allows(actor, scope, perm) {
 		return forbidden(op, fmt.Sprintf("The personal access token needs the %q scope.", scope))
 	}
 	return nil
@@ -486,20 +520,20 @@ func orgScoped(op string, actor *gatehouse.Actor, role gatehouse.OrgRole, scope 
 // EditOrg decides whether the actor may change an organization's profile
 // and base permission: an owner, with admin:org when using a token.
 func EditOrg(actor *gatehouse.Actor, role gatehouse.OrgRole) error {
-	return orgScoped("edit organization", actor, role, "admin:org")
+	return orgScoped("edit organization", actor, role, "admin:org", OrgAdminWrite)
 }
 
 // ManageMembers decides whether the actor may add people to an
 // organization and change their roles: an owner, with write:org when
 // using a token.
 func ManageMembers(actor *gatehouse.Actor, role gatehouse.OrgRole) error {
-	return orgScoped("manage members", actor, role, "write:org")
+	return orgScoped("manage members", actor, role, "write:org", MembersWrite)
 }
 
 // RemoveMember decides whether the actor may remove target from an
 // organization: an owner (write:org), or the member leaving.
 func RemoveMember(actor *gatehouse.Actor, role gatehouse.OrgRole, target *gatehouse.User) error {
-	if actor.UserID() == target.ID && role != "" && HasScope(actor, "write:org") {
+	if actor.UserID() == target.ID && role != "" && Allows(actor, "write:org", MembersWrite) {
 		return nil
 	}
 	return ManageMembers(actor, role)
@@ -520,7 +554,7 @@ func KeepOwner(owners int, losing bool) error {
 // organization's teams and grant them repositories: an owner, with
 // admin:org when using a token.
 func ManageTeams(actor *gatehouse.Actor, role gatehouse.OrgRole) error {
-	return orgScoped("manage teams", actor, role, "admin:org")
+	return orgScoped("manage teams", actor, role, "admin:org", MembersWrite)
 }
 
 // ManageTeamMembers decides whether the actor may change a team's
@@ -530,14 +564,14 @@ func ManageTeamMembers(actor *gatehouse.Actor, role gatehouse.OrgRole, teamRole 
 	if teamRole == gatehouse.TeamMaintainer && role != "" {
 		role = gatehouse.OrgOwner // a maintainer manages this team as an owner would
 	}
-	return orgScoped("manage team members", actor, role, "write:org")
+	return orgScoped("manage team members", actor, role, "write:org", MembersWrite)
 }
 
 // RemoveTeamMember decides whether the actor may remove target from a
 // team: whoever manages its members (ManageTeamMembers), or the member
 // leaving, with write:org when using a token.
 func RemoveTeamMember(actor *gatehouse.Actor, role gatehouse.OrgRole, teamRole gatehouse.TeamRole, target *gatehouse.User) error {
-	if actor.UserID() == target.ID && HasScope(actor, "write:org") {
+	if actor.UserID() == target.ID && Allows(actor, "write:org", MembersWrite) {
 		return nil
 	}
 	return ManageTeamMembers(actor, role, teamRole)

@@ -60,7 +60,7 @@ func TestRepo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Repo(tt.actor, tt.repo, tt.perm, tt.action, tt.private)
+			err := Repo(tt.actor, tt.repo, tt.perm, tt.action.Need(), nil, tt.private)
 			if tt.want == ok {
 				if err != nil {
 					t.Fatalf("want allowed, got %v", err)
@@ -76,7 +76,7 @@ func TestRepo(t *testing.T) {
 
 func TestRepoForbiddenNamesUser(t *testing.T) {
 	a := &gatehouse.Actor{User: &gatehouse.User{Login: "bob"}, Token: &gatehouse.Token{Scopes: []string{"repo"}}}
-	err := Repo(a, &gatehouse.Repo{Owner: "alice", Name: "x", Private: true}, gatehouse.PermRead, Write, false)
+	err := Repo(a, &gatehouse.Repo{Owner: "alice", Name: "x", Private: true}, gatehouse.PermRead, Write.Need(), nil, false)
 	if got, want := gatehouse.ErrorMessage(err), "Permission to alice/x.git denied to bob."; got != want {
 		t.Fatalf("message %q, want %q", got, want)
 	}

@@ -63,11 +63,11 @@ func TestDeployKeyIsLeastPrivilegedElsewhere(t *testing.T) {
 	if r := authz.Role(rw, priv, gatehouse.Grants{OrgRole: gatehouse.OrgOwner}); r != gatehouse.PermWrite {
 		t.Errorf("Role of a read-write deploy key = %v, want write", r)
 	}
-	if err := authz.Repo(rw, priv, gatehouse.PermAdmin, authz.Admin, false); !gatehouse.IsKind(err, gatehouse.Forbidden) {
+	if err := authz.Repo(rw, priv, gatehouse.PermAdmin, authz.Admin.Need(), nil, false); !gatehouse.IsKind(err, gatehouse.Forbidden) {
 		t.Errorf("a deploy key administering its repository: %v", err)
 	}
 	other := &gatehouse.Repo{ID: 2, Owner: "alice", Name: "other"}
-	if err := authz.Repo(rw, other, gatehouse.PermRead, authz.Read, false); !gatehouse.IsKind(err, gatehouse.NotFound) {
+	if err := authz.Repo(rw, other, gatehouse.PermRead, authz.Read.Need(), nil, false); !gatehouse.IsKind(err, gatehouse.NotFound) {
 		t.Errorf("a deploy key reading another public repository: %v", err)
 	}
 	if r := authz.DeployKeyRole(rw.DeployKey, priv); r != gatehouse.PermWrite {

@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
@@ -57,13 +58,17 @@ func TestRules(t *testing.T) {
 		{"suspended creates", func() error { return CreateRepo(session(frozen), frozen, "", false) }, forb},
 
 		// Collaborators: admin role on the repository, never the owner.
-		{"owner adds bob", func() error { return SetCollaborator(session(alice), aliceRepo, gatehouse.PermAdmin, bob, false) }, ok},
-		{"owner adds self", func() error { return SetCollaborator(session(alice), aliceRepo, gatehouse.PermAdmin, alice, false) }, inv},
-		{"system adds owner", func() error { return SetCollaborator(system, aliceRepo, gatehouse.PermAdmin, alice, false) }, inv},
-		{"system adds bob", func() error { return SetCollaborator(system, aliceRepo, gatehouse.PermAdmin, bob, false) }, ok},
-		{"writer adds", func() error { return SetCollaborator(tok(bob, 2, "repo"), aliceRepo, gatehouse.PermWrite, root, false) }, forb},
-		{"stranger adds", func() error { return SetCollaborator(session(bob), aliceRepo, gatehouse.PermNone, root, false) }, nf},
-		{"site admin adds", func() error { return SetCollaborator(session(root), aliceRepo, gatehouse.PermNone, bob, false) }, nf},
+		{"owner adds bob", func() error { return SetCollaborator(session(alice), aliceRepo, gatehouse.PermAdmin, nil, bob, false) }, ok},
+		{"owner adds self", func() error {
+			return SetCollaborator(session(alice), aliceRepo, gatehouse.PermAdmin, nil, alice, false)
+		}, inv},
+		{"system adds owner", func() error { return SetCollaborator(system, aliceRepo, gatehouse.PermAdmin, nil, alice, false) }, inv},
+		{"system adds bob", func() error { return SetCollaborator(system, aliceRepo, gatehouse.PermAdmin, nil, bob, false) }, ok},
+		{"writer adds", func() error {
+			return SetCollaborator(tok(bob, 2, "repo"), aliceRepo, gatehouse.PermWrite, nil, root, false)
+		}, forb},
+		{"stranger adds", func() error { return SetCollaborator(session(bob), aliceRepo, gatehouse.PermNone, nil, root, false) }, nf},
+		{"site admin adds", func() error { return SetCollaborator(session(root), aliceRepo, gatehouse.PermNone, nil, bob, false) }, nf},
 
 		// Site administration.
 		{"anonymous administers", func() error { return SiteAdmin(anon) }, unauth},
@@ -195,7 +200,7 @@ func TestListRepos(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || f != tt.want {
+			if err != nil || !reflect.DeepEqual(f, tt.want) {
 				t.Fatalf("got %+v, %v; want %+v", f, err, tt.want)
 			}
 		})
@@ -251,18 +256,18 @@ func TestRoleResolution(t *testing.T) {
 	// lacking repo reads nothing private, and a suspended member nothing.
 	teamPush := Role(me, private, g{OrgRole: gatehouse.OrgMember, Team: gatehouse.PermWrite})
 	noRepo := &gatehouse.Actor{User: alice, Token: &gatehouse.Token{Scopes: []string{"read:org"}}}
-	if err := Repo(noRepo, private, teamPush, Read, false); !gatehouse.IsKind(err, gatehouse.NotFound) {
+	if err := Repo(noRepo, private, teamPush, Read.Need(), nil, false); !gatehouse.IsKind(err, gatehouse.NotFound) {
 		t.Fatalf("team grant through a token without repo: %v", err)
 	}
 	withRepo := &gatehouse.Actor{User: alice, Token: &gatehouse.Token{Scopes: []string{"repo"}}}
-	if err := Repo(withRepo, private, teamPush, Write, false); err != nil {
+	if err := Repo(withRepo, private, teamPush, Write.Need(), nil, false); err != nil {
 		t.Fatalf("team push with repo scope: %v", err)
 	}
-	if err := Repo(withRepo, private, Role(withRepo, private, g{OrgRole: gatehouse.OrgMember, Team: gatehouse.PermRead}), Write, false); !gatehouse.IsKind(err, gatehouse.Forbidden) {
+	if err := Repo(withRepo, private, Role(withRepo, private, g{OrgRole: gatehouse.OrgMember, Team: gatehouse.PermRead}), Write.Need(), nil, false); !gatehouse.IsKind(err, gatehouse.Forbidden) {
 		t.Fatalf("team pull pushing: %v", err)
 	}
 	frozen := &gatehouse.Actor{User: &gatehouse.User{ID: 9, Suspended: true}}
-	if err := Repo(frozen, private, Role(frozen, private, g{OrgRole: gatehouse.OrgOwner}), Read, false); !gatehouse.IsKind(err, gatehouse.Forbidden) {
+	if err := Repo(frozen, private, Role(frozen, private, g{OrgRole: gatehouse.OrgOwner}), Read.Need(), nil, false); !gatehouse.IsKind(err, gatehouse.Forbidden) {
 		t.Fatalf("suspended owner: %v", err)
 	}
 }

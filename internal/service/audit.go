@@ -59,11 +59,16 @@ func (s *Service) recordToken(ctx context.Context, actor *gatehouse.Actor, actio
 func tokenDetail(t *gatehouse.Token) string {
 	var b strings.Builder
 	b.WriteString("last_eight=" + t.LastEight)
-	scopes := strings.Join(t.Scopes, ",")
-	if scopes == "" {
-		scopes = "none"
+	if t.FineGrained() {
+		perms := authz.Perms(t).String()
+		b.WriteString(" kind=fine_grained repos=" + string(t.Repos) + " permissions=" + perms)
+	} else {
+		scopes := strings.Join(t.Scopes, ",")
+		if scopes == "" {
+			scopes = "none"
+		}
+		b.WriteString(" scopes=" + scopes)
 	}
-	b.WriteString(" scopes=" + scopes)
 	if t.ExpiresAt.IsZero() {
 		b.WriteString(" expires=never")
 	} else {

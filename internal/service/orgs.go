@@ -83,7 +83,15 @@ func (s *Service) OrgRole(ctx context.Context, actor *gatehouse.Actor, org *gate
 	if actor.UserID() == 0 || !org.IsOrg {
 		return "", nil
 	}
-	return s.orgs.Membership(ctx, org.ID, actor.UserID())
+	role, err := s.orgs.Membership(ctx, org.ID, actor.UserID())
+	if err != nil || role == "" || actor.Token == nil {
+		return role, err
+	}
+	p, err := s.orgs.TokenPolicy(ctx, org.ID)
+	if err != nil {
+		return "", err
+	}
+	return authz.OrgAccess(actor, org, role, &p)
 }
 
 // OrgChange lists the organization settings to change; nil fields stay.

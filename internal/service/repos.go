@@ -245,7 +245,11 @@ func (s *Service) SetCollaborator(ctx context.Context, actor *gatehouse.Actor, r
 		}
 		return nil, err
 	}
-	if err := authz.SetCollaborator(actor, r, role, u, s.privateMode); err != nil {
+	g, err := s.grants(ctx, actor, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := authz.SetCollaborator(actor, r, role, g.Policy, u, s.privateMode); err != nil {
 		return nil, err
 	}
 	if u.IsOrg {

@@ -258,6 +258,13 @@ func (s *Service) Authenticate(ctx context.Context, c gatehouse.Credential) (*ga
 // it may not do, whether the repository exists or not), NotFound,
 // Forbidden, Internal.
 func (s *Service) Repo(ctx context.Context, actor *gatehouse.Actor, owner, name string, action authz.Action) (*gatehouse.Repo, gatehouse.Permission, error) {
+	return s.RepoFor(ctx, actor, owner, name, action.Need())
+}
+
+// RepoFor is Repo for an operation that needs of a fine-grained token
+// another permission than its action's default (the API's route table
+// declares one per route).
+func (s *Service) RepoFor(ctx context.Context, actor *gatehouse.Actor, owner, name string, need authz.Need) (*gatehouse.Repo, gatehouse.Permission, error) {
 	var repo *gatehouse.Repo
 	if gatehouse.ValidLogin(owner) && gatehouse.ValidRepoName(name) {
 		r, err := s.store.FindRepo(ctx, owner, name)
@@ -268,14 +275,11 @@ func (s *Service) Repo(ctx context.Context, actor *gatehouse.Actor, owner, name 
 			return nil, gatehouse.PermNone, err
 		}
 	}
-	role := gatehouse.PermNone
-	if repo != nil {
-		var err error
-		if role, err = s.Role(ctx, actor, repo); err != nil {
-			return nil, gatehouse.PermNone, err
-		}
+	if repo == nil {
+		return nil, gatehouse.PermNone, authz.Repo(actor, nil, gatehouse.PermNone, need, nil, s.privateMode)
 	}
-	if err := authz.Repo(actor, repo, role, action, s.privateMode); err != nil {
+	role, err := s.authorizeFor(ctx, actor, repo, need)
+	if err != nil {
 		return nil, gatehouse.PermNone, err
 	}
 	return repo, role, nil
@@ -284,24 +288,46 @@ func (s *Service) Repo(ctx context.Context, actor *gatehouse.Actor, owner, name 
 // Role returns the actor's role on repo (authz.Role), looking up its
 // grants: collaborator, teams, organization membership.
 func (s *Service) Role(ctx context.Context, actor *gatehouse.Actor, repo *gatehouse.Repo) (gatehouse.Permission, error) {
+	g, err := s.grants(ctx, actor, repo)
+	return authz.Role(actor, repo, g), err
+}
+
+// grants loads what authz.Role and authz.Repo need beyond the actor and
+// the repository: its grants on the repository and, when a token is in
+// use, the owning organization's token policy.
+func (s *Service) grants(ctx context.Context, actor *gatehouse.Actor, repo *gatehouse.Repo) (gatehouse.Grants, error) {
 	var g gatehouse.Grants
 	if u := actor.UserID(); u != 0 && u != repo.OwnerID {
 		var err error
 		if g, err = s.orgs.RepoGrants(ctx, repo.ID, u); err != nil {
-			return gatehouse.PermNone, fmt.Errorf("repository grants: %w", err)
+			return g, fmt.Errorf("repository grants: %w", err)
 		}
 	}
-	return authz.Role(actor, repo, g), nil
+	if actor != nil && actor.Token != nil && actor.User != nil {
+		p, err := s.orgs.TokenPolicy(ctx, repo.OwnerID)
+		switch {
+		case err == nil:
+			g.Policy = &p
+		case !gatehouse.IsKind(err, gatehouse.NotFound): // NotFound: a user's repository
+			return g, fmt.Errorf("token policy: %w", err)
+		}
+	}
+	return g, nil
 }
 
 // authorize re-decides action on a repository a transport already holds,
 // so that a use case never trusts the transport's earlier check.
 func (s *Service) authorize(ctx context.Context, actor *gatehouse.Actor, repo *gatehouse.Repo, action authz.Action) (gatehouse.Permission, error) {
-	role, err := s.Role(ctx, actor, repo)
+	return s.authorizeFor(ctx, actor, repo, action.Need())
+}
+
+func (s *Service) authorizeFor(ctx context.Context, actor *gatehouse.Actor, repo *gatehouse.Repo, need authz.Need) (gatehouse.Permission, error) {
+	g, err := s.grants(ctx, actor, repo)
 	if err != nil {
-		return role, err
+		return gatehouse.PermNone, err
 	}
-	return role, authz.Repo(actor, repo, role, action, s.privateMode)
+	role := authz.Role(actor, repo, g)
+	return role, authz.Repo(actor, repo, role, need, g.Policy, s.privateMode)
 }
 
 // setupKey holds the SHA-256 of the one-time setup code.

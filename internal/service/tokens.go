@@ -194,6 +194,9 @@ func (s *Service) UpdateToken(ctx context.Context, actor *gatehouse.Actor, id in
 	if err != nil {
 		return nil, err
 	}
+	if t.FineGrained() {
+		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "scopes", Msg: "a fine-grained token has permissions, not scopes"}
+	}
 	if note, err = checkNote(op, note); err != nil {
 		return nil, err
 	}
@@ -228,15 +231,16 @@ func (s *Service) RegenerateToken(ctx context.Context, actor *gatehouse.Actor, i
 	if err != nil {
 		return nil, err
 	}
-	exp, err := s.expiry(ctx, op, expires)
+	exp, err := s.regenerationExpiry(ctx, op, expires, t)
 	if err != nil {
 		return nil, err
 	}
-	secret, err := token.Generate(s.prefix)
+	secret, err := s.regenerateSecret(t)
 	if err != nil {
 		return nil, gatehouse.Wrap(op, gatehouse.Internal, err)
 	}
 	t.Hash, t.LastEight, t.ExpiresAt = token.Hash(secret), token.LastEight(secret), exp
+	t.CreatedAt = s.now() // a lifetime counts from the regeneration
 	if err := s.store.UpdateToken(ctx, t); err != nil {
 		return nil, err
 	}

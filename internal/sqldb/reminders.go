@@ -14,13 +14,14 @@ var _ gatehouse.ReminderStore = (*DB)(nil)
 // sent, or freshly claimed, reminder of kind for their current expiry.
 func (db *DB) PendingReminders(ctx context.Context, kind gatehouse.ReminderKind, after, notAfter, staleBefore time.Time, limit int) ([]*gatehouse.Token, error) {
 	const op = "list pending reminders"
-	return queryAll(ctx, db, op, scanToken, `SELECT `+tokenCols+` FROM tokens t
+	return db.queryTokens(ctx, op, `SELECT `+tokenCols+`, tr.repo_id FROM (SELECT t.* FROM tokens t
 		WHERE t.expires_at > $1 AND t.expires_at <= $2
 		AND NOT EXISTS (SELECT 1 FROM token_reminders r
 			WHERE r.token_id = t.id AND r.expires_at = t.expires_at AND r.kind = $3
 			AND (r.sent_at IS NOT NULL OR r.claimed_at >= $4))
 		ORDER BY t.expires_at, t.id
-		LIMIT $5`,
+		LIMIT $5) t`+tokenRepoJoin+`
+		ORDER BY t.expires_at, t.id, tr.repo_id`,
 		after.UnixMilli(), notAfter.UnixMilli(), string(kind), staleBefore.UnixMilli(), limit)
 }
 

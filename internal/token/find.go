@@ -17,6 +17,10 @@ type Candidate struct {
 // findChunk is how much Finder reads at a time.
 const findChunk = 64 << 10
 
+// keepLen is the most that can precede a body's underscore: a prefix and
+// the fine-grained marker.
+const keepLen = maxPrefixLen + len(FineGrainedMarker)
+
 // Finder looks for tokens in byte streams of any size while holding at
 // most one chunk of them in memory. The zero value is ready to use; a
 // Finder reuses its buffer across calls and is not safe for concurrent use.
@@ -35,8 +39,8 @@ type Finder struct {
 // the first read error other than io.EOF. fn returning false stops the
 // search.
 func (f *Finder) Find(r io.Reader, fn func(Candidate) bool) error {
-	if cap(f.buf) < findChunk+maxPrefixLen+BodyLen {
-		f.buf = make([]byte, 0, findChunk+maxPrefixLen+BodyLen)
+	if cap(f.buf) < findChunk+keepLen+BodyLen {
+		f.buf = make([]byte, 0, findChunk+keepLen+BodyLen)
 	}
 	buf := f.buf[:0]
 	line := 1  // line number of buf[0]
@@ -68,7 +72,7 @@ func (f *Finder) Find(r io.Reader, fn func(Candidate) bool) error {
 		// Keep what the next round needs: the unexamined tail, and up to
 		// a prefix's worth of bytes before it.
 		next := max(start, end)
-		keep := max(0, next-(maxPrefixLen-1))
+		keep := max(0, next-(keepLen-1))
 		line += bytes.Count(buf[:keep], []byte{'\n'})
 		buf = buf[:copy(buf, buf[keep:])]
 		start = next - keep
@@ -106,6 +110,28 @@ func scanAt(buf []byte, i, line int, fn func(Candidate) bool) bool {
 			break
 		}
 		lo--
+	}
+	// A fine-grained token: the marker's word "pat" is preceded by an
+	// underscore and the instance's prefix, offered before the rest.
+	if m := len(FineGrainedMarker) - 1; i-lo >= m && string(buf[i-m:i]) == FineGrainedMarker[:m] && i-m > 0 && buf[i-m-1] == '_' {
+		u := i - m - 1
+		plo := u
+		for plo > 0 && u-plo < maxPrefixLen-1 {
+			c := buf[plo-1]
+			if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+				break
+			}
+			plo--
+		}
+		for p := plo; p <= u-(minPrefixLen-1); p++ {
+			if buf[p] < 'a' || buf[p] > 'z' {
+				continue
+			}
+			c := Candidate{Token: string(buf[p : i+1+BodyLen]), Line: line + bytes.Count(buf[:p], []byte{'\n'})}
+			if !fn(c) {
+				return false
+			}
+		}
 	}
 	for p := lo; p <= i-(minPrefixLen-1); p++ {
 		if buf[p] < 'a' || buf[p] > 'z' {

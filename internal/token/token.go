@@ -91,12 +91,56 @@ func prefixLen(s string) int {
 	return -1
 }
 
+// FineGrainedMarker follows the instance's prefix in a fine-grained token:
+// gtp_pat_…, as GitHub's github_pat_ follows ghp_. The prefix stays the
+// instance's, so that scanners tell instances apart, and the marker tells
+// the kinds apart before any database access.
+const FineGrainedMarker = "pat_"
+
+// FineGrainedPrefix returns the prefix of fine-grained tokens of an
+// instance whose classic tokens start with prefix.
+func FineGrainedPrefix(prefix string) string { return prefix + FineGrainedMarker }
+
+// IsFineGrained reports whether s has the shape of a fine-grained token
+// (its checksum is not checked: see Parse).
+func IsFineGrained(s string) bool {
+	p := prefixLen(s)
+	return p > 0 && len(s) == p+len(FineGrainedMarker)+BodyLen && s[p:p+len(FineGrainedMarker)] == FineGrainedMarker
+}
+
+// GenerateFineGrained returns a new fine-grained token of an instance
+// whose prefix is prefix.
+func GenerateFineGrained(prefix string) (string, error) {
+	if !ValidPrefix(prefix) {
+		return "", ErrPrefix
+	}
+	return generate(FineGrainedPrefix(prefix))
+}
+
+// bodyStart returns where the body of s starts: after its prefix, and
+// after the fine-grained marker when one follows the prefix; -1 when s
+// does not start with a valid prefix.
+func bodyStart(s string) int {
+	p := prefixLen(s)
+	if p < 0 {
+		return -1
+	}
+	if len(s) == p+len(FineGrainedMarker)+BodyLen && s[p:p+len(FineGrainedMarker)] == FineGrainedMarker {
+		return p + len(FineGrainedMarker)
+	}
+	return p
+}
+
 // Generate returns a new token with the given prefix. The random part comes
 // from crypto/rand.
 func Generate(prefix string) (string, error) {
 	if !ValidPrefix(prefix) {
 		return "", ErrPrefix
 	}
+	return generate(prefix)
+}
+
+func generate(prefix string) (string, error) {
 	buf := make([]byte, len(prefix)+BodyLen)
 	copy(buf, prefix)
 	entropy := buf[len(prefix) : len(prefix)+EntropyLen]
@@ -155,7 +199,7 @@ func crcString(s string) uint32 {
 // no more than len(prefix)+BodyLen bytes of s, and touches nothing but s, so
 // it is safe to call on every request before any database access.
 func Parse(s string) error {
-	p := prefixLen(s)
+	p := bodyStart(s)
 	if p < 0 || len(s) != p+BodyLen {
 		return ErrMalformed
 	}
@@ -183,7 +227,7 @@ func Parse(s string) error {
 // checked, so a mistyped token still looks like one; this is how a login
 // tells a bad token from an account password.
 func LooksLikeToken(s string) bool {
-	p := prefixLen(s)
+	p := bodyStart(s)
 	if p < 0 || len(s) != p+BodyLen {
 		return false
 	}

@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -55,6 +56,13 @@ func Run(t *testing.T, open func(t *testing.T) gatehouse.Store) {
 		{"DeleteTeamCascades", withOrgs(testDeleteTeamCascades)},
 		{"RepoGrants", withOrgs(testRepoGrants)},
 		{"ListReposOrgs", withOrgs(testListReposOrgs)},
+		{"FineGrainedTokens", withOrgs(testFineGrainedTokens)},
+		{"FineGrainedRefused", withOrgs(testFineGrainedRefused)},
+		{"UpdateFineGrained", withOrgs(testUpdateFineGrained)},
+		{"ListTokensFilters", withOrgs(testListTokensFilters)},
+		{"DeleteRepoLeavesSelections", withOrgs(testDeleteRepoLeavesSelections)},
+		{"ClassicTokensUnchanged", withOrgs(testClassicTokensUnchanged)},
+		{"TokenPolicy", withOrgs(testTokenPolicy)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,16 +175,24 @@ func sameUser(t *testing.T, got, want *gatehouse.User) {
 	wantTime(t, got.UpdatedAt, want.UpdatedAt, "UpdatedAt")
 }
 
+// sameToken compares every field of two tokens of either kind. RepoIDs
+// must be nil exactly when want's is: nil for a token without selected
+// repositories, a non-nil (possibly empty) slice for one with.
 func sameToken(t *testing.T, got, want *gatehouse.Token) {
 	t.Helper()
-	if got.ID != want.ID || got.UserID != want.UserID || got.Note != want.Note ||
+	if got.ID != want.ID || got.UserID != want.UserID || got.Kind != want.Kind || got.Note != want.Note ||
 		!slices.Equal(got.Scopes, want.Scopes) || got.Hash != want.Hash ||
-		got.LastEight != want.LastEight || got.LastUsedIP != want.LastUsedIP {
+		got.LastEight != want.LastEight || got.LastUsedIP != want.LastUsedIP ||
+		got.Description != want.Description || got.TargetID != want.TargetID || got.Repos != want.Repos ||
+		!slices.Equal(got.RepoIDs, want.RepoIDs) || (got.RepoIDs == nil) != (want.RepoIDs == nil) ||
+		!maps.Equal(got.Permissions, want.Permissions) || got.Approval != want.Approval ||
+		got.ReviewerID != want.ReviewerID || got.ReviewReason != want.ReviewReason {
 		t.Errorf("token = %+v, want %+v", got, want)
 	}
 	if got.Scopes == nil {
 		t.Errorf("token %d: Scopes is nil, want a non-nil slice", got.ID)
 	}
+	wantTime(t, got.ReviewedAt, want.ReviewedAt, "ReviewedAt")
 	wantTime(t, got.ExpiresAt, want.ExpiresAt, "ExpiresAt")
 	wantTime(t, got.CreatedAt, want.CreatedAt, "CreatedAt")
 	wantTime(t, got.UpdatedAt, want.UpdatedAt, "UpdatedAt")

@@ -113,7 +113,7 @@ func (h *Handler) table() []*route {
 		{method: "DELETE", pattern: p("/user/keys/{id}"), perm: authz.KeysWrite, auth: true, scopes: []string{"admin:public_key"}, limit: "core", handle: h.handleKeyDelete},
 		{method: "GET", pattern: p("/user/orgs"), perm: authz.MetadataRead, auth: true, scopes: []string{"read:org", "user"}, deny: orgDeny, limit: "core", handle: h.handleUserOrgs},
 		{method: "GET", pattern: p("/user/memberships/orgs"), perm: authz.MetadataRead, auth: true, scopes: []string{"read:org", "user"}, deny: orgDeny, limit: "core", handle: h.handleUserMemberships},
-		{method: "GET", pattern: p("/user/teams"), perm: authz.MembersRead, auth: true, scopes: []string{"read:org", "user", "repo"}, limit: "core", handle: h.handleUserTeams},
+		{method: "GET", pattern: p("/user/teams"), perm: authz.MetadataRead, auth: true, scopes: []string{"read:org", "user", "repo"}, limit: "core", handle: h.handleUserTeams},
 
 		// Users and organizations.
 		{method: "GET", pattern: p("/users/{username}"), limit: "core", handle: h.handleUserShow},

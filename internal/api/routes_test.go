@@ -54,7 +54,11 @@ func newWalkFixture(t *testing.T) *walkFixture {
 	if _, err := e.svc.SetCollaborator(ctx, system, pub, "bob", gatehouse.PermWrite); err != nil {
 		t.Fatal(err)
 	}
-	e.repo(t, e.alice, "priv", true)
+	// priv has a README so that fine-grained tokens can read it
+	// (finegrained_test.go).
+	if _, err := e.svc.CreateRepo(ctx, system, service.NewRepo{Owner: "alice", Name: "priv", Private: true, Readme: true}); err != nil {
+		t.Fatal(err)
+	}
 	ak, err := e.svc.CreateKey(ctx, system, e.alice.ID, "laptop", testKey)
 	if err != nil {
 		t.Fatal(err)

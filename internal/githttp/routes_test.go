@@ -204,7 +204,7 @@ func TestRoutesAskAuthz(t *testing.T) {
 		for _, rt := range routes {
 			for _, repoName := range []string{"pub", "priv"} {
 				repo := walkRepos[repoName]
-				want := expectedStatus(authz.Repo(a.actor, repo, authz.Role(a.actor, repo, gatehouse.Grants{Collaborator: a.grant}), rt.action, false))
+				want := expectedStatus(authz.Repo(a.actor, repo, authz.Role(a.actor, repo, gatehouse.Grants{Collaborator: a.grant}), rt.action.Need(), nil, false))
 				forms := tokenForms
 				if a.secret == "" {
 					forms = forms[:1] // anonymous: one request, no header

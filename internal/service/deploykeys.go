@@ -38,7 +38,7 @@ func (s *Service) CreateDeployKey(ctx context.Context, actor *gatehouse.Actor, r
 // ListDeployKeys returns a page of r's deploy keys. Errors: NotFound,
 // Forbidden.
 func (s *Service) ListDeployKeys(ctx context.Context, actor *gatehouse.Actor, r *gatehouse.Repo, page gatehouse.Page) ([]*gatehouse.DeployKey, error) {
-	if _, err := s.authorize(ctx, actor, r, authz.Admin); err != nil {
+	if _, err := s.authorizeFor(ctx, actor, r, authz.Need{Action: authz.Admin, Perm: authz.AdministrationRead}); err != nil {
 		return nil, err
 	}
 	return s.keys.ListDeployKeys(ctx, r.ID, page)
@@ -47,7 +47,7 @@ func (s *Service) ListDeployKeys(ctx context.Context, actor *gatehouse.Actor, r 
 // FindDeployKey returns deploy key id of r; a key of another repository is
 // NotFound. Errors: NotFound, Forbidden.
 func (s *Service) FindDeployKey(ctx context.Context, actor *gatehouse.Actor, r *gatehouse.Repo, id int64) (*gatehouse.DeployKey, error) {
-	if _, err := s.authorize(ctx, actor, r, authz.Admin); err != nil {
+	if _, err := s.authorizeFor(ctx, actor, r, authz.Need{Action: authz.Admin, Perm: authz.AdministrationRead}); err != nil {
 		return nil, err
 	}
 	row, err := s.keys.FindDeployKey(ctx, id)

@@ -279,7 +279,7 @@ func (s *Service) SetCollaborator(ctx context.Context, actor *gatehouse.Actor, r
 // (admin), then the explicit grants by login — for an actor with push
 // access, as on GitHub. Errors: NotFound, Forbidden.
 func (s *Service) ListCollaborators(ctx context.Context, actor *gatehouse.Actor, r *gatehouse.Repo) ([]gatehouse.Collaborator, error) {
-	if _, err := s.authorize(ctx, actor, r, authz.Write); err != nil {
+	if _, err := s.authorizeFor(ctx, actor, r, authz.Need{Action: authz.Write, Perm: authz.MetadataRead}); err != nil {
 		return nil, err
 	}
 	owner, err := s.store.FindUserByID(ctx, r.OwnerID)
@@ -297,7 +297,7 @@ func (s *Service) ListCollaborators(ctx context.Context, actor *gatehouse.Actor,
 // explicit grant otherwise (PermNone when there is none) — for an actor
 // with push access. Errors: NotFound, Forbidden.
 func (s *Service) CollaboratorRole(ctx context.Context, actor *gatehouse.Actor, r *gatehouse.Repo, login string) (*gatehouse.User, gatehouse.Permission, error) {
-	if _, err := s.authorize(ctx, actor, r, authz.Write); err != nil {
+	if _, err := s.authorizeFor(ctx, actor, r, authz.Need{Action: authz.Write, Perm: authz.MetadataRead}); err != nil {
 		return nil, 0, err
 	}
 	u, err := s.store.FindUserByLogin(ctx, login)

@@ -298,7 +298,7 @@ func (s *Service) ListTeamRepos(ctx context.Context, actor *gatehouse.Actor, org
 	}
 	out := all[:0]
 	for _, tr := range all {
-		if _, err := s.authorize(ctx, actor, tr.Repo, authz.Read); err == nil {
+		if _, err := s.authorizeFor(ctx, actor, tr.Repo, authz.Need{Action: authz.Read, Perm: authz.MetadataRead}); err == nil {
 			out = append(out, tr)
 		}
 	}

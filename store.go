@@ -73,8 +73,8 @@ type Store interface {
 	// node drops it from its cache. Returns NotFound.
 	DeleteToken(ctx context.Context, id int64) error
 	// FindTokenByHash is the one lookup on the authentication path: one
-	// indexed equality on the hex SHA-256 (and, for a fine-grained token
-	// with selected repositories, one more for the selection). Returns
+	// indexed equality on the hex SHA-256 (joined, for a fine-grained
+	// token with selected repositories, with its selection). Returns
 	// NotFound.
 	FindTokenByHash(ctx context.Context, hash string) (*Token, error)
 	// FindTokenByID returns NotFound.

@@ -959,6 +959,15 @@ func testListReposOrgs(t *testing.T, s orgStore) {
 			[]string{"acme/pub", "closed/c-pub"}},
 		{"owner closed, visible to a member with teams", gatehouse.RepoFilter{OwnerID: closed.ID, VisibleTo: mem.ID},
 			[]string{"closed/c-pub", "closed/c-team"}},
+		// What a fine-grained token of ann reaches.
+		{"token for closed, all", gatehouse.RepoFilter{VisibleTo: ann.ID, LimitPrivate: true, PrivateOwnerID: closed.ID},
+			[]string{"acme/pub", "closed/c-priv", "closed/c-pub", "closed/c-team"}},
+		{"token for closed, one selected", gatehouse.RepoFilter{Member: ann.ID, LimitPrivate: true, PrivateOwnerID: closed.ID, PrivateIDs: []int64{cTeam.ID}},
+			[]string{"acme/pub", "closed/c-pub", "closed/c-team"}},
+		{"token for closed, selection emptied", gatehouse.RepoFilter{Member: ann.ID, LimitPrivate: true, PrivateOwnerID: closed.ID, PrivateIDs: []int64{}},
+			[]string{"acme/pub", "closed/c-pub"}},
+		{"token for closed selecting another owner's", gatehouse.RepoFilter{VisibleTo: ann.ID, LimitPrivate: true, PrivateOwnerID: closed.ID, PrivateIDs: []int64{cPriv.ID + 1000}},
+			[]string{"acme/pub", "closed/c-pub"}},
 	}
 	check := func(label string) {
 		t.Helper()

@@ -25,7 +25,18 @@ func (h *Handler) handleAdminTokenList(rq *request) error {
 			}
 			users[t.UserID] = u
 		}
-		out = append(out, h.authorization(t, u))
+		a := h.authorization(t, u)
+		if t.FineGrained() {
+			o := users[t.TargetID]
+			if o == nil {
+				if o, err = h.svc.UserByID(rq.Context(), rq.actor, t.TargetID); err != nil {
+					return err
+				}
+				users[t.TargetID] = o
+			}
+			a.ResourceOwner = &o.Login
+		}
+		out = append(out, a)
 	}
 	return rq.json(http.StatusOK, out)
 }

@@ -357,6 +357,13 @@ type authorization struct {
 	User           *simpleUser `json:"user"`
 	Installation   *struct{}   `json:"installation"`
 	ExpiresAt      timestamp   `json:"expires_at"`
+	// Kind is "classic" or "fine_grained": GHES lists only classic
+	// tokens here, Gatehouse both (SPEC §10.1). Fine-grained ones also
+	// name their resource owner and approval state.
+	Kind          string          `json:"kind"`
+	ResourceOwner *string         `json:"resource_owner,omitempty"`
+	Approval      *string         `json:"approval,omitempty"`
+	Permissions   *patPermissions `json:"permissions,omitempty"`
 }
 
 type app struct {
@@ -385,6 +392,17 @@ func (h *Handler) authorization(t *gatehouse.Token, u *gatehouse.User) authoriza
 	}
 	if a.Scopes == nil {
 		a.Scopes = []string{}
+	}
+	a.Kind = "classic"
+	if t.FineGrained() {
+		a.Kind = "fine_grained"
+		a.App.URL = h.base + "/settings/personal-access-tokens"
+		approval := string(t.Approval)
+		if approval == "" {
+			approval = "approved"
+		}
+		perms := tokenPermissions(t)
+		a.Approval, a.Permissions = &approval, &perms
 	}
 	if u != nil {
 		su := h.simpleUser(u)

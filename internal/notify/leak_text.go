@@ -35,7 +35,7 @@ func LeakMessage(u *gatehouse.User, t *gatehouse.Token, l gatehouse.TokenLeak, b
 			"作成された場所に残っているため、このトークンは他人に知られたものとして扱ってください。\n\n")
 		b.WriteString("まだトークンが必要なら、新しく作成してください")
 		if baseURL != "" {
-			fmt.Fprintf(&b, ":\n\n  %s/settings/tokens\n", baseURL)
+			fmt.Fprintf(&b, ":\n\n  %s%s\n", baseURL, tokensPath(t))
 		} else {
 			b.WriteString("(設定 > 開発者設定 > 個人用アクセストークン)。\n")
 		}
@@ -57,7 +57,7 @@ func LeakMessage(u *gatehouse.User, t *gatehouse.Token, l gatehouse.TokenLeak, b
 			"treated as known to others.\n\n")
 		b.WriteString("If you still need a token, create a new one")
 		if baseURL != "" {
-			fmt.Fprintf(&b, ":\n\n  %s/settings/tokens\n", baseURL)
+			fmt.Fprintf(&b, ":\n\n  %s%s\n", baseURL, tokensPath(t))
 		} else {
 			b.WriteString(" under Settings > Developer settings > Personal access tokens.\n")
 		}
@@ -77,7 +77,7 @@ func reportedMessage(u *gatehouse.User, t *gatehouse.Token, note, baseURL string
 		fmt.Fprintf(&b, "個人用アクセストークン「%s」(…%s)が公開された場所で見つかったと報告されたため、取り消しました。もう使えません。\n\n", note, t.LastEight)
 		b.WriteString("このトークンは他人に知られたものとして扱い、使っていた場所から取り除いてください。")
 		if baseURL != "" {
-			fmt.Fprintf(&b, "新しいトークンはここで作成できます:\n\n  %s/settings/tokens\n", baseURL)
+			fmt.Fprintf(&b, "新しいトークンはここで作成できます:\n\n  %s%s\n", baseURL, tokensPath(t))
 		} else {
 			b.WriteString("\n")
 		}
@@ -87,7 +87,7 @@ func reportedMessage(u *gatehouse.User, t *gatehouse.Token, note, baseURL string
 		fmt.Fprintf(&b, "Your personal access token %q (ending in %s) was reported as found exposed, so it\nhas been revoked and no longer works.\n\n", note, t.LastEight)
 		b.WriteString("Treat it as known to others and remove it wherever it was used.")
 		if baseURL != "" {
-			fmt.Fprintf(&b, " Create a new one at:\n\n  %s/settings/tokens\n", baseURL)
+			fmt.Fprintf(&b, " Create a new one at:\n\n  %s%s\n", baseURL, tokensPath(t))
 		} else {
 			b.WriteString("\n")
 		}

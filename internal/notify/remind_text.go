@@ -13,7 +13,7 @@ import (
 // note, last eight characters and scopes (never the secret) and links to
 // its regenerate page.
 func ReminderMessage(u *gatehouse.User, t *gatehouse.Token, kind gatehouse.ReminderKind, baseURL string) gatehouse.Message {
-	link := fmt.Sprintf("%s/settings/tokens/%d/regenerate", baseURL, t.ID)
+	link := fmt.Sprintf("%s%s/%d/regenerate", baseURL, tokensPath(t), t.ID)
 	note := shorten(printable(t.Note), 40)
 	exp := t.ExpiresAt.UTC()
 	expired := kind == gatehouse.ReminderExpired
@@ -87,4 +87,12 @@ func printable(s string) string {
 		}
 		return r
 	}, strings.ToValidUTF8(s, "\uFFFD"))
+}
+
+// tokensPath is where the web UI lists tokens of t's kind.
+func tokensPath(t *gatehouse.Token) string {
+	if t.FineGrained() {
+		return "/settings/personal-access-tokens"
+	}
+	return "/settings/tokens"
 }

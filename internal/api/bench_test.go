@@ -1,9 +1,14 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/service"
+	"github.com/gatehouse/gatehouse/internal/token"
 )
 
 // BenchmarkUserGet measures GET /api/v3/user with a valid token through the
@@ -41,4 +46,39 @@ func BenchmarkUserGetBadToken(b *testing.B) {
 			b.Fatalf("status %d: %s", w.Code, w.Body)
 		}
 	}
+}
+
+// benchRepoGet measures GET /api/v3/repos/alice/priv with tok: the
+// pipeline, the cached token, the repository decision (grants and the
+// owner's token policy) and the JSON.
+func benchRepoGet(b *testing.B, env *env, tok string) {
+	req := httptest.NewRequest("GET", Prefix+"/repos/alice/priv", nil)
+	req.RemoteAddr = "127.0.0.1:1234"
+	req.Header.Set("Authorization", "token "+tok)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w := httptest.NewRecorder()
+		env.h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+}
+
+func BenchmarkRepoGetClassic(b *testing.B) {
+	env := newEnv(b)
+	env.repo(b, env.alice, "priv", true)
+	benchRepoGet(b, env, env.token(b, env.alice, "bench", "repo"))
+}
+
+func BenchmarkRepoGetFineGrained(b *testing.B) {
+	env := newEnv(b)
+	env.repo(b, env.alice, "priv", true)
+	it, err := env.svc.CreateFineGrainedToken(context.Background(), system, service.NewFineGrained{UserID: env.alice.ID, Name: "bench",
+		Repos: gatehouse.SelectedRepos, RepoNames: []string{"priv"}, Permissions: token.Perms{"contents": token.ReadOnly}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchRepoGet(b, env, it.Secret)
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -320,5 +321,64 @@ func TestForgetWinsOverRacingLookup(t *testing.T) {
 	<-done
 	if _, err := a.Token(ctx, secret, "ip"); err == nil {
 		t.Fatal("a token deleted on this node was accepted again before the next poll")
+	}
+}
+
+// fineGrained stores a fine-grained token of alice selecting n of her
+// repositories, created for it.
+func (f *fixture) fineGrained(b testing.TB, n int) (string, *gatehouse.Token) {
+	b.Helper()
+	ctx := context.Background()
+	secret, err := token.GenerateFineGrained(token.DefaultPrefix)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tk := &gatehouse.Token{UserID: f.user.ID, Kind: gatehouse.FineGrainedToken, Note: "fg", TargetID: f.user.ID,
+		Repos: gatehouse.SelectedRepos, Permissions: map[string]int{"contents": 2}, Hash: token.Hash(secret), LastEight: token.LastEight(secret)}
+	st := f.store.Store.(*sqldb.DB)
+	for i := 0; i < n; i++ {
+		r := &gatehouse.Repo{OwnerID: f.user.ID, Name: fmt.Sprintf("r%d", i), DefaultBranch: "main"}
+		if err := st.CreateRepo(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+		tk.RepoIDs = append(tk.RepoIDs, r.ID)
+	}
+	if err := f.store.CreateToken(ctx, tk); err != nil {
+		b.Fatal(err)
+	}
+	return secret, tk
+}
+
+// BenchmarkFineGrainedCached is BenchmarkTokenCached for a fine-grained
+// token selecting 50 repositories.
+func BenchmarkFineGrainedCached(b *testing.B) {
+	f := newFixture(b)
+	a := New(f.store, Config{}, nil)
+	secret, _ := f.fineGrained(b, 50)
+	ctx := context.Background()
+	if _, err := a.Token(ctx, secret, "127.0.0.1"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := a.Token(ctx, secret, "127.0.0.1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFineGrainedUncached is BenchmarkTokenUncached for a
+// fine-grained token selecting 50 repositories (one joined query).
+func BenchmarkFineGrainedUncached(b *testing.B) {
+	f := newFixture(b)
+	a := New(f.store, Config{}, nil)
+	secret, tk := f.fineGrained(b, 50)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		a.Forget(tk.ID, 0)
+		if _, err := a.Token(ctx, secret, "127.0.0.1"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

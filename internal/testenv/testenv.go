@@ -12,6 +12,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -390,6 +392,99 @@ func (s *Server) Token(user, note, scopes, expires string) string {
 	tok := strings.TrimSpace(s.Admin(args...))
 	s.AddSecret(tok)
 	return tok
+}
+
+// FineGrainedToken creates a fine-grained token of user named note for
+// the resource owner owner ("" for the user) on repos ("public", "all"
+// or names, comma-separated) with perms ("contents:write,…", "" for
+// none) and returns the secret. expires "" takes the default (30 days).
+func (s *Server) FineGrainedToken(user, note, owner, repos, perms, expires string) string {
+	s.t.Helper()
+	args := []string{"token", "create", "--fine-grained", "--user", user, "--note", note, "--permissions", perms}
+	if owner != "" {
+		args = append(args, "--owner", owner)
+	}
+	if repos != "" {
+		args = append(args, "--repos", repos)
+	}
+	if expires != "" {
+		args = append(args, "--expires", expires)
+	}
+	tok := strings.TrimSpace(s.Admin(args...))
+	s.AddSecret(tok)
+	return tok
+}
+
+// ListedToken is a token as "admin token list --json" shows it.
+type ListedToken struct {
+	ID               int64             `json:"id"`
+	User             string            `json:"user"`
+	Kind             string            `json:"kind"`
+	Note             string            `json:"note"`
+	Scopes           []string          `json:"scopes"`
+	LastEight        string            `json:"token_last_eight"`
+	Owner            string            `json:"owner"`
+	RepositoryAccess string            `json:"repository_access"`
+	Repositories     []string          `json:"repositories"`
+	Permissions      map[string]string `json:"permissions"`
+	Approval         string            `json:"approval"`
+}
+
+// Tokens returns the tokens of user ("" for everyone's) as "admin token
+// list --json" lists them.
+func (s *Server) Tokens(user string) []ListedToken {
+	s.t.Helper()
+	args := []string{"token", "list", "--json"}
+	if user != "" {
+		args = append(args, "--user", user)
+	}
+	out := s.Admin(args...)
+	var list []ListedToken
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		s.t.Fatalf("admin token list --json: %v\n%s", err, out)
+	}
+	return list
+}
+
+// TokenID returns the ID of user's token named note, failing the test
+// when there is none.
+func (s *Server) TokenID(user, note string) int64 {
+	s.t.Helper()
+	for _, t := range s.Tokens(user) {
+		if t.Note == note {
+			return t.ID
+		}
+	}
+	s.t.Fatalf("%s has no token named %q", user, note)
+	return 0
+}
+
+// CreateOrg creates the organization name owned by owner, with members
+// (who are not owners).
+func (s *Server) CreateOrg(name, owner string, members ...string) {
+	s.t.Helper()
+	s.Admin("org", "create", name, "--owner", owner)
+	for _, m := range members {
+		s.Admin("org", "member", "add", name, m)
+	}
+}
+
+// ReviewTokenRequest approves (or denies) the pending token request id
+// of org with "admin org token-review".
+func (s *Server) ReviewTokenRequest(org string, id int64, approve bool) {
+	s.t.Helper()
+	action := "--approve"
+	if !approve {
+		action = "--deny"
+	}
+	s.Admin("org", "token-review", org, strconv.FormatInt(id, 10), action)
+}
+
+// SetTokenPolicy changes org's personal access token policy with "admin
+// org token-policy ORG FLAGS…", e.g. "--restrict-classic".
+func (s *Server) SetTokenPolicy(org string, flags ...string) {
+	s.t.Helper()
+	s.Admin(append([]string{"org", "token-policy", org}, flags...)...)
 }
 
 // Client returns an HTTP client that trusts the server's CA.

@@ -25,6 +25,13 @@ var auditActionKeys = map[gatehouse.AuditAction]string{
 	gatehouse.AuditTokenLeaked:      "audit.action_leaked",
 	gatehouse.AuditAuthFailure:      "audit.action_auth_failure",
 
+	gatehouse.AuditTokenRequest:       "audit.action_token_request",
+	gatehouse.AuditTokenRequestCancel: "audit.action_token_request_cancel",
+	gatehouse.AuditTokenApprove:       "audit.action_token_approve",
+	gatehouse.AuditTokenDeny:          "audit.action_token_deny",
+	gatehouse.AuditTokenOrgRevoke:     "audit.action_token_org_revoke",
+	gatehouse.AuditTokenPolicy:        "audit.action_token_policy",
+
 	gatehouse.AuditRepoAddMember:    "audit.action_repo_add_member",
 	gatehouse.AuditRepoUpdateMember: "audit.action_repo_update_member",
 	gatehouse.AuditRepoRemoveMember: "audit.action_repo_remove_member",

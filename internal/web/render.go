@@ -93,6 +93,7 @@ type flashView struct {
 	Token   string
 	TokenID int64
 	Dropped bool
+	Pending string
 }
 
 // render executes page into a buffer first, so that a template error
@@ -129,7 +130,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 		}
 	}
 	if f := h.takeFlash(r); f != nil {
-		fv := &flashView{Kind: f.Kind, Token: f.Token, TokenID: f.TokenID, Dropped: f.Dropped}
+		fv := &flashView{Kind: f.Kind, Token: f.Token, TokenID: f.TokenID, Dropped: f.Dropped, Pending: f.Pending}
 		if f.Key != "" {
 			args := make([]any, len(f.Args))
 			for i, a := range f.Args {

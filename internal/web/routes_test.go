@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/service"
+	"github.com/gatehouse/gatehouse/internal/token"
 )
 
 // publicPages are the entries of the route table meant for everyone. A
@@ -109,11 +110,12 @@ func TestRouteDeclarations(t *testing.T) {
 			t.Errorf("%s is listed as public but declared with access %d", key, p.access)
 		}
 		// Every change an administrator makes, everything about a token
-		// but the list, and whatever decides who reaches an
-		// organization's repositories (members, teams, base permission)
+		// of either kind but the lists, and whatever decides who reaches
+		// an organization's repositories (members, teams, base
+		// permission, its personal access token policy and requests)
 		// needs a fresh password.
 		orgAccess := false
-		for _, s := range []string{"members", "teams", "member-privileges"} {
+		for _, s := range []string{"members", "teams", "member-privileges", "personal-access-tokens", "personal-access-token-requests"} {
 			orgAccess = orgAccess || under(p.pattern, "/organizations/{org}/settings/"+s)
 		}
 		// So does everything about an SSH key or a deploy key but the
@@ -121,7 +123,8 @@ func TestRouteDeclarations(t *testing.T) {
 		keyChange := (under(p.pattern, "/settings/keys") && key != "GET /settings/keys") ||
 			(under(p.pattern, "/{owner}/{repo}/settings/keys") && key != "GET /{owner}/{repo}/settings/keys")
 		needsSudo := (under(p.pattern, "/admin") && p.method == http.MethodPost) ||
-			(under(p.pattern, "/settings/tokens") && key != "GET /settings/tokens") || orgAccess || keyChange
+			(under(p.pattern, "/settings/tokens") && key != "GET /settings/tokens") ||
+			(under(p.pattern, "/settings/personal-access-tokens") && key != "GET /settings/personal-access-tokens") || orgAccess || keyChange
 		if needsSudo && !p.sudo {
 			t.Errorf("%s must be declared sudo", key)
 		}
@@ -166,7 +169,7 @@ type walker struct {
 	live  bool
 	admin bool
 	sudo  bool
-	// owner owns the token that {id} names, the organization that {org}
+	// owner owns the tokens that {id} and {pat} name, the organization that {org}
 	// names, the SSH key that {key} names and the repository whose
 	// settings and deploy key ({deploykey}) the walk visits.
 	owner bool
@@ -206,7 +209,7 @@ func expect(p page, w *walker, path string, withCSRF, private bool) expected {
 	key := p.method + " " + p.pattern
 	get := p.method == http.MethodGet
 	closed := p.access != public || (private && !openWhenPrivate[key])
-	ownToken := !(strings.Contains(p.pattern, "{id}") || strings.Contains(p.pattern, "{org}") ||
+	ownToken := !(strings.Contains(p.pattern, "{id}") || strings.Contains(p.pattern, "{pat}") || strings.Contains(p.pattern, "{org}") ||
 		strings.Contains(p.pattern, "{key}") || under(p.pattern, "/{owner}/{repo}/settings")) || w.owner
 	switch {
 	case !w.live && closed && get:
@@ -294,6 +297,13 @@ func walkRoutes(t *testing.T, private bool) {
 	if err := e.svc.SetTeamRepo(ctx, system, acme, "devs", "acme", "tools", gatehouse.PermWrite); err != nil {
 		t.Fatal(err)
 	}
+	// alice has a fine-grained token for acme (approved: she owns it),
+	// which {pat} names on her pages and on acme's.
+	fine, err := e.svc.CreateFineGrainedToken(ctx, system, service.NewFineGrained{UserID: alice.ID, Name: "walk fine-grained",
+		Owner: "acme", Repos: gatehouse.SelectedRepos, RepoNames: []string{"tools"}, Permissions: token.Perms{"contents": token.ReadOnly}, Expires: "30d"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// alice has an SSH key, and alice/open a deploy key.
 	pub, _ := testKey(t, 1, "walk@laptop")
 	key, err := e.svc.CreateKey(ctx, system, alice.ID, "walk", pub)
@@ -320,6 +330,7 @@ func walkRoutes(t *testing.T, private bool) {
 		"owner":  "alice",
 		"repo":   "open",
 		"id":     strconv.FormatInt(tok.Token.ID, 10),
+		"pat":    strconv.FormatInt(fine.Token.ID, 10),
 		"action": "suspend",
 		"org":    "acme",
 		"team":   "devs",
@@ -500,10 +511,17 @@ func walkRoutes(t *testing.T, private bool) {
 	if err != nil || got.Note != "walk" || strings.Join(got.Scopes, ",") != "repo" || got.Hash != tok.Token.Hash {
 		t.Errorf("alice's token changed during the walk: %+v, %v", got, err)
 	}
+	fg, err := e.st.FindTokenByID(ctx, fine.Token.ID)
+	if err != nil || fg.Note != "walk fine-grained" || fg.Hash != fine.Token.Hash || fg.Approval != gatehouse.TokenApproved || len(fg.RepoIDs) != 1 {
+		t.Errorf("alice's fine-grained token changed during the walk: %+v, %v", fg, err)
+	}
+	if p, err := e.svc.OrgTokenPolicy(ctx, system, acme); err != nil || p != gatehouse.DefaultTokenPolicy(acme.ID) {
+		t.Errorf("acme's token policy changed during the walk: %+v, %v", p, err)
+	}
 	for _, u := range []*gatehouse.User{root, alice, bob} {
 		want := 0
 		if u.ID == alice.ID {
-			want = 1
+			want = 2
 		}
 		if n := tokenCount(t, e, u.ID); n != want {
 			t.Errorf("%s has %d tokens after the walk, want %d", u.Login, n, want)

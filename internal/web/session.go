@@ -163,6 +163,9 @@ type flash struct {
 	TokenID int64  `json:"i,omitempty"`
 	// Scopes implied by others were dropped when saving.
 	Dropped bool `json:"d,omitempty"`
+	// Pending names the organization whose owners must approve the new
+	// fine-grained token.
+	Pending string `json:"p,omitempty"`
 }
 
 // flashKey derives the sealing key from the cookie secret, which the

@@ -22,12 +22,17 @@ type tokenRow struct {
 	Expired  bool
 	Never    bool
 	Owner    string // on the admin list
+	// FineGrained marks a fine-grained token, whose Scopes are its
+	// permissions.
+	FineGrained bool
 }
 
 func (h *Handler) tokenRow(loc *Localizer, t *gatehouse.Token) tokenRow {
 	now := h.now()
-	row := tokenRow{ID: t.ID, Note: t.Note, LastUsed: loc.LastUsed(t.LastUsedAt, now)}
-	if len(t.Scopes) == 0 {
+	row := tokenRow{ID: t.ID, Note: t.Note, LastUsed: loc.LastUsed(t.LastUsedAt, now), FineGrained: t.FineGrained()}
+	if t.FineGrained() {
+		row.Scopes = permSummary(t)
+	} else if len(t.Scopes) == 0 {
 		row.Scopes = loc.T("tokens.no_scopes")
 	} else {
 		row.Scopes = strings.Join(t.Scopes, ", ")
@@ -43,9 +48,11 @@ func (h *Handler) tokenRow(loc *Localizer, t *gatehouse.Token) tokenRow {
 	return row
 }
 
-// tokensData is the token list.
+// tokensData is the list of classic tokens.
 type tokensData struct {
 	Tokens []tokenRow
+	// All counts the tokens of both kinds, which "revoke all" revokes.
+	All int
 }
 
 func (h *Handler) handleTokens(w http.ResponseWriter, r *http.Request) {
@@ -55,9 +62,11 @@ func (h *Handler) handleTokens(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	d := &tokensData{}
+	d := &tokensData{All: len(tokens)}
 	for _, t := range tokens {
-		d.Tokens = append(d.Tokens, h.tokenRow(loc, t))
+		if !t.FineGrained() {
+			d.Tokens = append(d.Tokens, h.tokenRow(loc, t))
+		}
 	}
 	h.render(w, r, http.StatusOK, "tokens", "tokens.title", "tokens", d)
 }
@@ -99,6 +108,9 @@ func scopeTree(loc *Localizer, selected []string) []*scopeNode {
 type expiryOption struct {
 	Value, Label string
 	Selected     bool
+	// Disabled: the chosen resource owner of a fine-grained token does
+	// not allow it.
+	Disabled bool
 }
 
 // expiryField is the expiration select with its live help line.
@@ -108,8 +120,11 @@ type expiryField struct {
 	Custom  string // YYYY-MM-DD
 	MinDate string
 	MaxDate string
-	Help    string
-	Never   bool
+	// SiteMaxDate is the latest date the site's policy allows, for the
+	// script that applies an organization's limit when the owner changes.
+	SiteMaxDate string
+	Help        string
+	Never       bool
 	// Texts for the script that updates Help as the choice changes.
 	DateText   string
 	CustomText string
@@ -372,6 +387,17 @@ func (h *Handler) ownToken(w http.ResponseWriter, r *http.Request) (*gatehouse.T
 	}
 	if err != nil {
 		h.serverError(w, r, err)
+		return nil, false
+	}
+	if t.FineGrained() {
+		// A fine-grained token has pages of its own.
+		if r.Method == http.MethodGet {
+			to := "/settings/personal-access-tokens/" + strconv.FormatInt(t.ID, 10) +
+				strings.TrimPrefix(r.URL.Path, "/settings/tokens/"+r.PathValue("id"))
+			http.Redirect(w, r, to, http.StatusSeeOther)
+			return nil, false
+		}
+		h.renderError(w, r, http.StatusNotFound, "error.not_found")
 		return nil, false
 	}
 	return t, true

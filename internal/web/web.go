@@ -174,6 +174,19 @@ func (h *Handler) table() []page {
 		{"POST", "/settings/tokens/{id}/regenerate", signedIn, true, h.handleRegenerate},
 		{"GET", "/settings/tokens/{id}/delete", signedIn, true, h.handleDeleteForm},
 		{"POST", "/settings/tokens/{id}/delete", signedIn, true, h.handleDelete},
+		// Fine-grained tokens (finegrained.go): like classic ones, all
+		// but the list need sudo mode; {pat} is a token id. The picker's
+		// JSON (…/repositories) serves the form's script.
+		{"GET", "/settings/personal-access-tokens", signedIn, false, h.handleFineGrainedTokens},
+		{"POST", "/settings/personal-access-tokens", signedIn, true, h.handleFineGrainedCreate},
+		{"GET", "/settings/personal-access-tokens/new", signedIn, true, h.handleFineGrainedNew},
+		{"GET", "/settings/personal-access-tokens/repositories", signedIn, true, h.handleFineGrainedRepos},
+		{"GET", "/settings/personal-access-tokens/{pat}", signedIn, true, h.handleFineGrainedToken},
+		{"POST", "/settings/personal-access-tokens/{pat}", signedIn, true, h.handleFineGrainedUpdate},
+		{"GET", "/settings/personal-access-tokens/{pat}/regenerate", signedIn, true, h.handleFineGrainedRegenerateForm},
+		{"POST", "/settings/personal-access-tokens/{pat}/regenerate", signedIn, true, h.handleFineGrainedRegenerate},
+		{"GET", "/settings/personal-access-tokens/{pat}/delete", signedIn, true, h.handleFineGrainedDeleteForm},
+		{"POST", "/settings/personal-access-tokens/{pat}/delete", signedIn, true, h.handleFineGrainedDelete},
 		// SSH keys (keys.go): adding or deleting one changes who can push
 		// as the viewer, as sensitive as a token.
 		{"GET", "/settings/keys", signedIn, false, h.handleKeys},
@@ -206,6 +219,14 @@ func (h *Handler) table() []page {
 		{"POST", "/organizations/{org}/settings/teams/{team}/members", signedIn, true, h.handleTeamMemberSet},
 		{"POST", "/organizations/{org}/settings/teams/{team}/members/{login}/remove", signedIn, true, h.handleTeamMemberRemove},
 		{"POST", "/organizations/{org}/settings/teams/{team}/repos", signedIn, true, h.handleTeamRepoSet},
+		// The personal access token policy, requests and active tokens
+		// (orgtokens.go) decide who reaches the repositories too.
+		{"GET", "/organizations/{org}/settings/personal-access-tokens", signedIn, true, h.handleOrgTokenPolicy},
+		{"POST", "/organizations/{org}/settings/personal-access-tokens", signedIn, true, h.handleOrgTokenPolicyUpdate},
+		{"GET", "/organizations/{org}/settings/personal-access-tokens/active", signedIn, true, h.handleOrgTokensActive},
+		{"POST", "/organizations/{org}/settings/personal-access-tokens/{pat}/revoke", signedIn, true, h.handleOrgTokenRevoke},
+		{"GET", "/organizations/{org}/settings/personal-access-token-requests", signedIn, true, h.handleOrgTokenRequests},
+		{"POST", "/organizations/{org}/settings/personal-access-token-requests/{pat}", signedIn, true, h.handleOrgTokenReview},
 
 		{"GET", "/admin", siteAdmin, false, redirectTo("/admin/users")},
 		{"GET", "/admin/users", siteAdmin, false, h.handleAdminUsers},
@@ -344,6 +365,10 @@ func sudoReturnForPost(path string) string {
 		return "/settings/tokens/new"
 	case strings.HasPrefix(path, "/settings/tokens/"):
 		return path
+	case path == "/settings/personal-access-tokens":
+		return "/settings/personal-access-tokens/new"
+	case strings.HasPrefix(path, "/settings/personal-access-tokens/"):
+		return path
 	case path == "/settings/keys":
 		return "/settings/keys/new"
 	case strings.HasPrefix(path, "/settings/keys/"):
@@ -365,13 +390,17 @@ func sudoReturnForPost(path string) string {
 // orgSettingsFormPage maps the target of an organization settings form
 // (/organizations/ORG/settings/PAGE[/…]) to the page that shows it: the
 // members page for member changes, a team's page for its members and
-// repositories, the teams page after deleting a team.
+// repositories, the teams page after deleting a team, the active tokens
+// after revoking one.
 func orgSettingsFormPage(path string) string {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	if len(parts) < 4 || parts[2] != "settings" {
 		return "/"
 	}
 	base := "/" + strings.Join(parts[:4], "/")
+	if parts[3] == "personal-access-tokens" && len(parts) > 4 {
+		return base + "/active" // revoking an active token
+	}
 	if parts[3] == "teams" && len(parts) >= 5 {
 		if len(parts) == 6 && parts[5] == "delete" {
 			return base

@@ -369,7 +369,7 @@ type tokenJSON struct {
 	LastUsedAt     *time.Time `json:"last_used_at"`
 
 	Description      string            `json:"description,omitempty"`
-	Owner            string            `json:"owner,omitempty"`
+	Owner            string            `json:"resource_owner,omitempty"`
 	RepositoryAccess string            `json:"repository_access,omitempty"` // public, all or selected
 	Repositories     []string          `json:"repositories,omitempty"`      // OWNER/NAME, when selected
 	Permissions      map[string]string `json:"permissions,omitempty"`       // name: read or write

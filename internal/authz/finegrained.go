@@ -212,8 +212,8 @@ func fineGrainedRepo(actor *gatehouse.Actor, repo *gatehouse.Repo, role gatehous
 			return notFound(op, MsgRepoNotFound)
 		}
 		why := " The fine-grained personal access token does not include this repository."
-		if !Usable(t) {
-			why = " The fine-grained personal access token is waiting for an owner of " + owner(t, repo) + " to approve it."
+		if !Usable(t) && t.Selects(repo) {
+			why = " The fine-grained personal access token is waiting for an owner of " + repo.Owner + " to approve it."
 		}
 		return &gatehouse.Error{Op: op, Kind: gatehouse.Forbidden, Msg: denied + why, Err: ErrPermission}
 	}
@@ -232,13 +232,6 @@ func fineGrainedRepo(actor *gatehouse.Actor, repo *gatehouse.Repo, role gatehous
 		return forbidden(op, denied)
 	}
 	return nil
-}
-
-func owner(t *gatehouse.Token, repo *gatehouse.Repo) string {
-	if repo.OwnerID == t.TargetID {
-		return repo.Owner
-	}
-	return "the organization"
 }
 
 // OrgAccess returns the role the actor acts with in org, given its role

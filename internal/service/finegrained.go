@@ -416,8 +416,8 @@ type OrgToken struct {
 	Repos []*gatehouse.Repo
 }
 
-// OrgTokens lists the fine-grained tokens that target org: pending (and
-// denied) requests when requests is set, approved tokens otherwise.
+// OrgTokens lists the fine-grained tokens that target org: pending
+// requests when requests is set, approved tokens otherwise.
 func (s *Service) OrgTokens(ctx context.Context, actor *gatehouse.Actor, org *gatehouse.User, requests bool, page gatehouse.Page) ([]OrgToken, error) {
 	if err := s.ownOrg(ctx, actor, org); err != nil {
 		return nil, err
@@ -483,7 +483,7 @@ func (s *Service) ReviewTokenRequest(ctx context.Context, actor *gatehouse.Actor
 	}
 	t := ot.Token
 	if t.Approval != gatehouse.TokenPending {
-		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "action", Msg: "this request was already reviewed"}
+		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "action", Msg: "this token is not waiting for review: it is " + approvalWord(t.Approval)}
 	}
 	reason = strings.TrimSpace(reason)
 	if utf8.RuneCountInString(reason) > 1024 || !utf8.ValidString(reason) {
@@ -524,4 +524,11 @@ func (s *Service) RevokeOrgToken(ctx context.Context, actor *gatehouse.Actor, or
 	s.forget(id, ot.Token.UserID)
 	s.record(ctx, actor, gatehouse.AuditEvent{Action: gatehouse.AuditTokenOrgRevoke, UserID: ot.Token.UserID, TokenID: id, Note: ot.Token.Note, Detail: "org=" + org.Login})
 	return nil
+}
+
+func approvalWord(a gatehouse.TokenApproval) string {
+	if a == gatehouse.TokenDenied {
+		return "denied"
+	}
+	return "approved"
 }

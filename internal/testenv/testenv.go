@@ -423,7 +423,7 @@ type ListedToken struct {
 	Note             string            `json:"note"`
 	Scopes           []string          `json:"scopes"`
 	LastEight        string            `json:"token_last_eight"`
-	Owner            string            `json:"owner"`
+	Owner            string            `json:"resource_owner"`
 	RepositoryAccess string            `json:"repository_access"`
 	Repositories     []string          `json:"repositories"`
 	Permissions      map[string]string `json:"permissions"`

@@ -6,7 +6,9 @@
 //
 // Pages are rendered on the server with html/template from embedded files
 // and work without JavaScript; the small script in static/ only adds the
-// copy buttons, the live expiration date and the scope tree behaviour.
+// copy buttons, the live expiration date, the scope tree behaviour, and
+// on the fine-grained token form the repository search as you type and
+// the choices that follow the resource owner.
 // Every state change is a POST guarded twice against cross-site requests:
 // the browser's Sec-Fetch-Site/Origin headers and a per-session token in a
 // hidden form field. Creating, regenerating and deleting tokens, adding

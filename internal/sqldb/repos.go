@@ -169,17 +169,18 @@ func (db *DB) ListRepos(ctx context.Context, f gatehouse.RepoFilter, page gateho
 	if f.LimitPrivate {
 		// What a fine-grained token reaches: its resource owner's private
 		// repositories, the selected ones when it selects.
-		reach := `r.owner_id = ` + arg(f.PrivateOwnerID)
-		if f.PrivateIDs != nil {
-			if len(f.PrivateIDs) == 0 {
-				reach = `FALSE`
-			} else {
-				ids := make([]string, 0, len(f.PrivateIDs))
-				for _, id := range f.PrivateIDs[:min(len(f.PrivateIDs), gatehouse.MaxSelectedRepos)] {
-					ids = append(ids, arg(id))
-				}
-				reach += ` AND r.id IN (` + strings.Join(ids, `, `) + `)`
+		var reach string
+		if f.PrivateIDs != nil && len(f.PrivateIDs) == 0 {
+			reach = `FALSE` // no placeholder: PostgreSQL must type every one
+		} else {
+			reach = `r.owner_id = ` + arg(f.PrivateOwnerID)
+		}
+		if len(f.PrivateIDs) > 0 {
+			ids := make([]string, 0, len(f.PrivateIDs))
+			for _, id := range f.PrivateIDs[:min(len(f.PrivateIDs), gatehouse.MaxSelectedRepos)] {
+				ids = append(ids, arg(id))
 			}
+			reach += ` AND r.id IN (` + strings.Join(ids, `, `) + `)`
 		}
 		where = append(where, `(NOT r.private OR (`+reach+`))`)
 	}

@@ -9,10 +9,10 @@ import (
 )
 
 // The lengths that bound a token: a prefix of 2 to 10 characters and its
-// underscore, then the body.
+// underscore, then the body; a fine-grained token adds its marker.
 const (
 	minTokenLen = 3 + token.BodyLen
-	maxTokenLen = 11 + token.BodyLen
+	maxTokenLen = token.MaxLen
 	// minBase64Run is the shortest base64 text that can hold a token:
 	// minTokenLen bytes take 52 characters.
 	minBase64Run = (minTokenLen + 2) / 3 * 4

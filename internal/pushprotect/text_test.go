@@ -125,3 +125,20 @@ func FuzzTextPieces(f *testing.F) {
 		}
 	})
 }
+
+// TestFineGrainedAcrossPieces: a fine-grained token of an instance with
+// the longest prefix is found wherever a search piece boundary cuts it.
+func TestFineGrainedAcrossPieces(t *testing.T) {
+	for _, prefix := range []string{"gtp_", "gatehou_", "gatehouse_"} {
+		tok, err := token.GenerateFineGrained(prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for off := 1; off < len(tok); off++ {
+			data := append(append(bytes.Repeat([]byte{' '}, findChunk-off), tok...), '\n')
+			if _, ok := hitOf(searchPieces(data), tok); !ok {
+				t.Errorf("prefix %q: a token cut after %d of its %d bytes is not found", prefix, off, len(tok))
+			}
+		}
+	}
+}

@@ -33,6 +33,11 @@ const (
 	minPrefixLen = 3
 )
 
+// MaxLen is the longest a token of either kind can be: the longest prefix,
+// the fine-grained marker and the body. Scanners that look at a stream
+// in pieces must keep this much between pieces.
+const MaxLen = maxPrefixLen + len(FineGrainedMarker) + BodyLen
+
 // alphabet is the GMP ("lexicographic") base62 alphabet GitHub uses.
 const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 

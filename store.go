@@ -34,14 +34,27 @@ type Store interface {
 	// the owner already has a repository of that name (case-insensitively),
 	// NotFound when the owner does not exist.
 	CreateRepo(ctx context.Context, r *Repo) error
-	// UpdateRepo saves description, private, default branch and pushed at.
-	// Returns NotFound.
+	// UpdateRepo saves description, private, default branch and pushed at
+	// (not the name, see RenameRepo, nor the archive state, see
+	// ArchiveRepo). Returns NotFound.
 	UpdateRepo(ctx context.Context, r *Repo) error
-	// DeleteRepo removes the repository row and its collaborators.
+	// ArchiveRepo sets when the repository was archived, or unarchives it
+	// when at is zero, and its updated at; nothing else changes, so that a
+	// concurrent UpdateRepo (a push being recorded) cannot undo it.
 	// Returns NotFound.
+	ArchiveRepo(ctx context.Context, id int64, at time.Time) error
+	// RenameRepo gives the repository a new name and keeps the old one as
+	// a redirect: FindRepo finds the repository by it until a repository
+	// of the owner takes that name (created or renamed to it). Returns
+	// Conflict when the owner has another repository of that name
+	// (case-insensitively), NotFound.
+	RenameRepo(ctx context.Context, id int64, name string) error
+	// DeleteRepo removes the repository row, its collaborators and the
+	// names it redirects from. Returns NotFound.
 	DeleteRepo(ctx context.Context, id int64) error
 	// FindRepo looks a repository up by owner login and name,
-	// case-insensitively. Returns NotFound.
+	// case-insensitively; a name the repository had before a rename finds
+	// it too (see RenameRepo), with its current name. Returns NotFound.
 	FindRepo(ctx context.Context, owner, name string) (*Repo, error)
 	// FindRepoByID returns NotFound.
 	FindRepoByID(ctx context.Context, id int64) (*Repo, error)
@@ -149,6 +162,13 @@ type RepoFilter struct {
 	LimitPrivate   bool
 	PrivateOwnerID int64
 	PrivateIDs     []int64
+	// TokenKind, when TokenKindSet, drops the private repositories of
+	// organizations whose token policy refuses a token of that kind
+	// living TokenLifetime days (-1: it never expires): the listing form
+	// of authz's policy rule, for callers using a token.
+	TokenKind     TokenKind
+	TokenKindSet  bool
+	TokenLifetime int
 }
 
 // The access VisibleTo and Member count, besides owning a repository and

@@ -65,13 +65,16 @@ type Token struct {
 	// ReviewReason is the reason an organization owner gave.
 	ReviewReason string
 
-	Hash       string // hex SHA-256 of the whole token
-	LastEight  string
-	ExpiresAt  time.Time // zero: never expires
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	LastUsedAt time.Time // zero: never used
-	LastUsedIP string
+	Hash      string // hex SHA-256 of the whole token
+	LastEight string
+	ExpiresAt time.Time // zero: never expires
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// RegeneratedAt is when the secret was last regenerated (zero:
+	// never); a lifetime counts from it.
+	RegeneratedAt time.Time
+	LastUsedAt    time.Time // zero: never used
+	LastUsedIP    string
 }
 
 // Expired reports whether the token has expired at time now.

@@ -160,6 +160,35 @@ func TestClassicTokensRestricted(t *testing.T) {
 	if w := f.do(t, "GET", Prefix+"/repos/acme/tools", "token "+fine, nil); w.Code != http.StatusOK {
 		t.Errorf("fine-grained token under the policy: %d %s", w.Code, w.Body)
 	}
+	// Listings leave out what the policy refuses, and creating a
+	// repository there is refused too.
+	for _, path := range []string{"/orgs/acme/repos", "/user/repos"} {
+		w := f.do(t, "GET", Prefix+path, "token "+classic, nil)
+		if w.Code != http.StatusOK || strings.Contains(w.Body.String(), `"acme/tools"`) || (path == "/orgs/acme/repos" && !strings.Contains(w.Body.String(), `"acme/site"`)) {
+			t.Errorf("%s under the policy: %d %s", path, w.Code, w.Body)
+		}
+	}
+	w := f.do(t, "POST", GraphQLPath, "token "+classic, map[string]any{"query": `{organization(login:"acme"){repositories(first:50){nodes{nameWithOwner}}}}`})
+	if strings.Contains(w.Body.String(), "acme/tools") {
+		t.Errorf("GraphQL lists a private repository of a restricting organization: %s", w.Body)
+	}
+	w = f.do(t, "POST", Prefix+"/orgs/acme/repos", "token "+classic, map[string]any{"name": "sneaky", "private": true})
+	expectError(t, w, http.StatusForbidden, authz.MsgClassicRestricted("acme"))
+	if w := f.do(t, "GET", Prefix+"/user/orgs", "token "+classic, nil); strings.Contains(w.Body.String(), `"acme"`) {
+		t.Errorf("/user/orgs lists the restricting organization to a classic token: %s", w.Body)
+	}
+	// A fine-grained token for alice's own account sees no team or
+	// membership of acme.
+	own := f.fgToken(t, f.alice, "own", "alice", gatehouse.PublicRepos, nil, token.Perms{})
+	for _, path := range []string{"/user/teams", "/user/orgs", "/user/memberships/orgs"} {
+		if w := f.do(t, "GET", Prefix+path, "token "+own, nil); w.Code != http.StatusOK || strings.Contains(w.Body.String(), "acme") {
+			t.Errorf("%s with a token for another owner: %d %s", path, w.Code, w.Body)
+		}
+	}
+	if w := f.do(t, "GET", Prefix+"/user/teams", "token "+fine, nil); w.Code != http.StatusOK || strings.Contains(w.Body.String(), "devs") {
+		t.Errorf("/user/teams with a token for acme without members: read: %d %s", w.Code, w.Body)
+	}
+
 	// Elsewhere the classic token works as before.
 	if w := f.do(t, "GET", Prefix+"/repos/alice/priv", "token "+classic, nil); w.Code != http.StatusOK {
 		t.Errorf("a user's repository: %d %s", w.Code, w.Body)

@@ -156,7 +156,23 @@ func Role(actor *gatehouse.Actor, repo *gatehouse.Repo, g gatehouse.Grants) gate
 // A fine-grained token is decided by FineGrainedRepo instead, and policy
 // (the owning organization's token policy, nil for a user's repository)
 // may refuse a token of either kind.
+//
+// Whoever may write to a repository is refused when it is archived
+// (Forbidden, ErrArchived with MsgArchived), deploy keys included;
+// reading and administering it stay allowed, so that its admins can
+// unarchive or delete it. The system passes.
 func Repo(actor *gatehouse.Actor, repo *gatehouse.Repo, role gatehouse.Permission, need Need, policy *gatehouse.TokenPolicy, privateMode bool) error {
+	if err := repoAccess(actor, repo, role, need, policy, privateMode); err != nil {
+		return err
+	}
+	if repo != nil && repo.Archived() && need.writes() && !actor.IsSystem() {
+		return archived("authorize")
+	}
+	return nil
+}
+
+// repoAccess is Repo without the archived rule: the actor's access.
+func repoAccess(actor *gatehouse.Actor, repo *gatehouse.Repo, role gatehouse.Permission, need Need, policy *gatehouse.TokenPolicy, privateMode bool) error {
 	const op = "authorize"
 	action := need.Action
 	if actor != nil && actor.DeployKey != nil {
@@ -247,6 +263,7 @@ func ListRepos(actor *gatehouse.Actor, owner *gatehouse.User, privateMode bool) 
 	case actor.User.ID != owner.ID:
 		f.VisibleTo = actor.User.ID
 	}
+	limitToPolicies(&f, actor)
 	return f, nil
 }
 
@@ -266,9 +283,11 @@ func ListOwnRepos(actor *gatehouse.Actor, ownedOnly bool) (gatehouse.RepoFilter,
 	}
 	if fineGrained(actor) {
 		limitToReach(&f, actor.Token)
+		limitToPolicies(&f, actor)
 		return f, nil
 	}
 	f.PublicOnly = !HasScope(actor, "repo")
+	limitToPolicies(&f, actor)
 	return f, nil
 }
 

@@ -15,10 +15,11 @@ const (
 // DeployKeyRepo decides whether an actor that authenticated with a deploy
 // key (actor.DeployKey) may perform action on repo (nil when it does not
 // exist): reading its own repository always, writing it only when the key
-// is not read-only, administering never. Every other repository is
-// NotFound, existing or not, as for a user who cannot see it; private
-// mode changes nothing, the key being a credential. An actor without a
-// deploy key is refused: this rule answers for deploy keys only.
+// is not read-only and the repository is not archived, administering
+// never. Every other repository is NotFound, existing or not, as for a
+// user who cannot see it; private mode changes nothing, the key being a
+// credential. An actor without a deploy key is refused: this rule answers
+// for deploy keys only.
 //
 // authz.Repo hands deploy-key actors to this rule, so that every
 // transport honours them through the one decision.
@@ -37,6 +38,9 @@ func DeployKeyRepo(actor *gatehouse.Actor, repo *gatehouse.Repo, action Action) 
 	case Write:
 		if k.ReadOnly {
 			return forbidden(op, fmt.Sprintf("Permission to %s.git denied to deploy key %q. %s", repo.FullName(), k.Title, MsgDeployKeyReadOnly))
+		}
+		if repo.Archived() {
+			return archived(op)
 		}
 		return nil
 	}

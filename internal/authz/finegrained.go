@@ -116,13 +116,27 @@ func limitToReach(f *gatehouse.RepoFilter, t *gatehouse.Token) {
 	}
 }
 
-// Lifetime returns how many days t lives (from creation to expiry),
-// or -1 when it never expires.
+// limitToPolicies narrows a listing for a token caller to what the
+// owning organizations' token policies let it see (classicPolicy and
+// fineGrainedPolicy, in the store's terms).
+func limitToPolicies(f *gatehouse.RepoFilter, actor *gatehouse.Actor) {
+	if actor == nil || actor.Token == nil || actor.User == nil {
+		return
+	}
+	f.TokenKind, f.TokenKindSet, f.TokenLifetime = actor.Token.Kind, true, Lifetime(actor.Token)
+}
+
+// Lifetime returns how many days t lives (from its creation or latest
+// regeneration to its expiry), or -1 when it never expires.
 func Lifetime(t *gatehouse.Token) int {
 	if t.ExpiresAt.IsZero() {
 		return -1
 	}
-	d := t.ExpiresAt.Sub(t.CreatedAt).Hours() / 24
+	from := t.CreatedAt
+	if t.RegeneratedAt.After(from) {
+		from = t.RegeneratedAt
+	}
+	d := t.ExpiresAt.Sub(from).Hours() / 24
 	return int(d + 0.999) // a partial day counts
 }
 

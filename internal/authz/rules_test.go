@@ -3,6 +3,7 @@ package authz
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -187,7 +188,12 @@ func TestListRepos(t *testing.T) {
 		{"anonymous", nil, false, gatehouse.RepoFilter{OwnerID: 1, PublicOnly: true}, -1},
 		{"anonymous in private mode", gatehouse.AnonymousActor("::1"), true, gatehouse.RepoFilter{}, gatehouse.Unauthenticated},
 		{"owner", &gatehouse.Actor{User: alice}, false, gatehouse.RepoFilter{OwnerID: 1}, -1},
-		{"owner token without repo", &gatehouse.Actor{User: alice, Token: &gatehouse.Token{Scopes: []string{"read:org"}}}, false, gatehouse.RepoFilter{OwnerID: 1, PublicOnly: true}, -1},
+		{"owner token without repo", &gatehouse.Actor{User: alice, Token: &gatehouse.Token{Scopes: []string{"read:org"}}}, false,
+			gatehouse.RepoFilter{OwnerID: 1, PublicOnly: true, TokenKindSet: true, TokenLifetime: -1}, -1},
+		{"fine-grained token selecting one", &gatehouse.Actor{User: alice, Token: &gatehouse.Token{Kind: gatehouse.FineGrainedToken, TargetID: 1,
+			Repos: gatehouse.SelectedRepos, RepoIDs: []int64{7}, CreatedAt: time.Unix(0, 0), ExpiresAt: time.Unix(0, 0).Add(30 * 24 * time.Hour)}}, false,
+			gatehouse.RepoFilter{OwnerID: 1, LimitPrivate: true, PrivateOwnerID: 1, PrivateIDs: []int64{7},
+				TokenKind: gatehouse.FineGrainedToken, TokenKindSet: true, TokenLifetime: 30}, -1},
 		{"site admin", &gatehouse.Actor{User: root}, false, gatehouse.RepoFilter{OwnerID: 1, VisibleTo: 3}, -1},
 		{"system", gatehouse.SystemActor(), true, gatehouse.RepoFilter{OwnerID: 1}, -1},
 	}

@@ -65,6 +65,9 @@ func (s *Service) FindDeployKey(ctx context.Context, actor *gatehouse.Actor, r *
 // SSH servers end the sessions the key opened (WatchSessions). Errors:
 // NotFound, Forbidden.
 func (s *Service) DeleteDeployKey(ctx context.Context, actor *gatehouse.Actor, r *gatehouse.Repo, id int64) error {
+	if _, err := s.authorize(ctx, actor, r, authz.Admin); err != nil {
+		return err
+	}
 	row, err := s.FindDeployKey(ctx, actor, r, id)
 	if err != nil {
 		return err

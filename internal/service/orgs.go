@@ -157,7 +157,30 @@ func (s *Service) ListUserOrgs(ctx context.Context, actor *gatehouse.Actor, page
 	if actor.UserID() == 0 {
 		return nil, gatehouse.E("list organizations", gatehouse.Unauthenticated, authz.MsgAuthRequired)
 	}
-	return s.orgs.ListUserMemberships(ctx, actor.UserID(), page)
+	ms, err := s.orgs.ListUserMemberships(ctx, actor.UserID(), page)
+	if err != nil || actor.Token == nil {
+		return ms, err
+	}
+	// A token sees the organizations it may act on (authz.OrgAccess).
+	out := ms[:0:0]
+	for _, m := range ms {
+		if ok, err := s.reaches(ctx, actor, m.Org); err != nil {
+			return nil, err
+		} else if ok {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// reaches reports whether the actor's credential may act on org at all:
+// authz.OrgAccess gives it a role there.
+func (s *Service) reaches(ctx context.Context, actor *gatehouse.Actor, org *gatehouse.User) (bool, error) {
+	role, err := s.OrgRole(ctx, actor, org)
+	if gatehouse.IsKind(err, gatehouse.Forbidden) {
+		return false, nil // the organization's policy refuses the token
+	}
+	return role != "", err
 }
 
 // ListMembers returns a page of org's members (role "" for every role) if

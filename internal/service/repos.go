@@ -2,8 +2,10 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse"
@@ -64,7 +66,8 @@ func (s *Service) CreateRepo(ctx context.Context, actor *gatehouse.Actor, nr New
 	}
 	var role gatehouse.OrgRole
 	if owner.IsOrg && actor.UserID() != 0 {
-		if role, err = s.orgs.Membership(ctx, owner.ID, actor.UserID()); err != nil {
+		// OrgRole applies the organization's token policy.
+		if role, err = s.OrgRole(ctx, actor, owner); err != nil {
 			return nil, err
 		}
 	}
@@ -133,10 +136,28 @@ type RepoChange struct {
 	Description   *string
 	Private       *bool
 	DefaultBranch *string
+	// Name renames the repository; its old name keeps finding it (git
+	// remotes, links), as GitHub redirects it, until a repository of the
+	// owner takes that name.
+	Name *string
+	// Archived archives (true) or unarchives (false) the repository.
+	Archived *bool
 }
 
-// UpdateRepo applies c to r, which takes the admin role. Errors: Invalid,
-// NotFound, Forbidden.
+// Messages of refused default branch changes, GitHub's.
+const (
+	msgEmptyDefaultBranch = "Cannot update default branch for an empty repository. Please init the repository and push first."
+	msgNoSuchBranch       = "The branch %s was not found. Please push that ref first or create it via the Git Data API."
+)
+
+// UpdateRepo applies c to r, which takes the admin role. An archived
+// repository's settings are read-only (authz.EditArchived): only a change
+// that unarchives it goes through, and its other settings with it. The
+// steps run in the order that keeps that rule: unarchive, settings (the
+// default branch on disk first, so that clones check it out), rename,
+// archive; each is recorded in the audit log. A failure stops at its step,
+// the earlier ones done. Errors: Invalid (description, name, default
+// branch), Conflict (name taken), NotFound, Forbidden (ErrArchived).
 func (s *Service) UpdateRepo(ctx context.Context, actor *gatehouse.Actor, r *gatehouse.Repo, c RepoChange) error {
 	const op = "update repository"
 	if _, err := s.authorize(ctx, actor, r, authz.Admin); err != nil {
@@ -160,16 +181,105 @@ func (s *Service) UpdateRepo(ctx context.Context, actor *gatehouse.Actor, r *gat
 		}
 		next.DefaultBranch = b
 	}
-	if err := s.store.UpdateRepo(ctx, &next); err != nil {
-		return err
+	rename := c.Name != nil && *c.Name != r.Name
+	if rename && !gatehouse.ValidRepoName(*c.Name) {
+		return &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "name",
+			Msg: fmt.Sprintf("invalid repository name %q: use up to 100 letters, digits, '-', '_' or '.', not ending in .git", *c.Name)}
 	}
-	*r = next
+	settings := next.Description != r.Description || next.Private != r.Private || next.DefaultBranch != r.DefaultBranch
+	unarchive := c.Archived != nil && !*c.Archived && r.Archived()
+	archive := c.Archived != nil && *c.Archived && !r.Archived()
+	if settings || rename {
+		if err := authz.EditArchived(actor, r, unarchive); err != nil {
+			return err
+		}
+	}
+	if unarchive {
+		if err := s.store.ArchiveRepo(ctx, r.ID, time.Time{}); err != nil {
+			return err
+		}
+		r.ArchivedAt, next.ArchivedAt = time.Time{}, time.Time{}
+		s.recordRepo(ctx, actor, gatehouse.AuditRepoUnarchive, r, "")
+	}
+	if settings {
+		if next.DefaultBranch != r.DefaultBranch {
+			if err := s.repos.SetHead(ctx, r.ID, next.DefaultBranch); err != nil {
+				if !errors.Is(err, gitrepo.ErrNoBranch) {
+					return gatehouse.Wrap(op, gatehouse.Internal, err)
+				}
+				msg := fmt.Sprintf(msgNoSuchBranch, next.DefaultBranch)
+				if r.PushedAt.IsZero() {
+					msg = msgEmptyDefaultBranch
+				}
+				return &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "default_branch", Msg: msg}
+			}
+		}
+		if err := s.store.UpdateRepo(ctx, &next); err != nil {
+			return err
+		}
+		*r = next
+	}
+	if rename {
+		old := r.FullName()
+		if err := s.store.RenameRepo(ctx, r.ID, *c.Name); err != nil {
+			return err
+		}
+		r.Name = *c.Name
+		s.recordRepo(ctx, actor, gatehouse.AuditRepoRename, r, "old_name="+old)
+	}
+	if archive {
+		at := s.now().UTC().Truncate(time.Millisecond)
+		if err := s.store.ArchiveRepo(ctx, r.ID, at); err != nil {
+			return err
+		}
+		r.ArchivedAt = at
+		s.recordRepo(ctx, actor, gatehouse.AuditRepoArchive, r, "")
+	}
+	if rename || archive || unarchive {
+		// The store set the time of the change; read it back.
+		fresh, err := s.store.FindRepoByID(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		*r = *fresh
+	}
 	return nil
 }
 
+// ArchiveRepo archives r (archived) or unarchives it: UpdateRepo with that
+// change alone, for the transports that have a call of its own for it
+// (GraphQL's archiveRepository and unarchiveRepository). Archiving an
+// archived repository changes nothing. Errors: as UpdateRepo.
+func (s *Service) ArchiveRepo(ctx context.Context, actor *gatehouse.Actor, r *gatehouse.Repo, archived bool) error {
+	return s.UpdateRepo(ctx, actor, r, RepoChange{Archived: &archived})
+}
+
+// RepoByID is RepoFor for a repository named by its ID (GraphQL names
+// repositories by node id): the repository, the actor's role on it, and
+// authz.Repo's decision for need. Errors: as RepoFor.
+func (s *Service) RepoByID(ctx context.Context, actor *gatehouse.Actor, id int64, need authz.Need) (*gatehouse.Repo, gatehouse.Permission, error) {
+	r, err := s.store.FindRepoByID(ctx, id)
+	if gatehouse.IsKind(err, gatehouse.NotFound) {
+		return nil, gatehouse.PermNone, authz.Repo(actor, nil, gatehouse.PermNone, need, nil, s.privateMode)
+	}
+	if err != nil {
+		return nil, gatehouse.PermNone, err
+	}
+	role, err := s.authorizeFor(ctx, actor, r, need)
+	if err != nil {
+		return nil, gatehouse.PermNone, err
+	}
+	return r, role, nil
+}
+
+// recordRepo records an event of r's own life, concerning its owner.
+func (s *Service) recordRepo(ctx context.Context, actor *gatehouse.Actor, action gatehouse.AuditAction, r *gatehouse.Repo, detail string) {
+	s.record(ctx, actor, gatehouse.AuditEvent{Action: action, UserID: r.OwnerID, Note: r.FullName(), Detail: detail})
+}
+
 // DeleteRepo removes the repository's row, so that it stops being served at
-// once, then its directory; it takes the admin role. Errors: NotFound,
-// Forbidden.
+// once, then its directory; it takes the admin role, archived or not.
+// Errors: NotFound, Forbidden.
 func (s *Service) DeleteRepo(ctx context.Context, actor *gatehouse.Actor, r *gatehouse.Repo) error {
 	if _, err := s.authorize(ctx, actor, r, authz.Admin); err != nil {
 		return err
@@ -177,6 +287,7 @@ func (s *Service) DeleteRepo(ctx context.Context, actor *gatehouse.Actor, r *gat
 	if err := s.store.DeleteRepo(ctx, r.ID); err != nil {
 		return err
 	}
+	s.recordRepo(ctx, actor, gatehouse.AuditRepoDestroy, r, "")
 	if err := s.repos.Remove(r.ID); err != nil {
 		// The row is gone, so nothing serves the directory any more; it
 		// only wastes space until an administrator removes it.
@@ -232,10 +343,15 @@ func (s *Service) ListOwnRepos(ctx context.Context, actor *gatehouse.Actor, owne
 
 // SetCollaborator grants login the permission p on r (PermNone removes the
 // grant); it takes the admin role, and the owner cannot be a collaborator.
-// Errors: NotFound (no such user), Invalid (the owner), Forbidden.
+// An archived repository's collaborators are read-only, as on GitHub.
+// Errors: NotFound (no such user), Invalid (the owner), Forbidden
+// (ErrArchived too).
 func (s *Service) SetCollaborator(ctx context.Context, actor *gatehouse.Actor, r *gatehouse.Repo, login string, p gatehouse.Permission) (*gatehouse.User, error) {
 	role, err := s.authorize(ctx, actor, r, authz.Admin)
 	if err != nil {
+		return nil, err
+	}
+	if err := authz.EditArchived(actor, r, false); err != nil {
 		return nil, err
 	}
 	u, err := s.store.FindUserByLogin(ctx, login)

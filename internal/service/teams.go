@@ -141,7 +141,33 @@ func (s *Service) ListUserTeams(ctx context.Context, actor *gatehouse.Actor, pag
 	if actor.UserID() == 0 {
 		return nil, gatehouse.E("list teams", gatehouse.Unauthenticated, authz.MsgAuthRequired)
 	}
-	return s.orgs.ListUserTeams(ctx, actor.UserID(), page)
+	ts, err := s.orgs.ListUserTeams(ctx, actor.UserID(), page)
+	if err != nil || actor.Token == nil {
+		return ts, err
+	}
+	// A token sees the teams of the organizations it may act on (a
+	// fine-grained one only with members: read).
+	out := ts[:0:0]
+	reach := map[int64]bool{}
+	for _, t := range ts {
+		ok, seen := reach[t.OrgID]
+		if !seen {
+			org, err := s.store.FindUserByID(ctx, t.OrgID)
+			if err != nil {
+				return nil, err
+			}
+			role, err := s.OrgRole(ctx, actor, org)
+			if err != nil && !gatehouse.IsKind(err, gatehouse.Forbidden) {
+				return nil, err
+			}
+			ok = err == nil && role != "" && (!actor.Token.FineGrained() || authz.Allows(actor, "read:org", authz.MembersRead))
+			reach[t.OrgID] = ok
+		}
+		if ok {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // UpdateTeam changes a team (authz.ManageTeams). Errors: NotFound,

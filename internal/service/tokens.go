@@ -240,7 +240,7 @@ func (s *Service) RegenerateToken(ctx context.Context, actor *gatehouse.Actor, i
 		return nil, gatehouse.Wrap(op, gatehouse.Internal, err)
 	}
 	t.Hash, t.LastEight, t.ExpiresAt = token.Hash(secret), token.LastEight(secret), exp
-	t.CreatedAt = s.now() // a lifetime counts from the regeneration
+	t.RegeneratedAt = s.now() // a lifetime counts from the regeneration
 	if err := s.store.UpdateToken(ctx, t); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -14,26 +15,29 @@ import (
 // owner's login, which URLs and FullName need.
 const (
 	repoCols = `r.id, r.owner_id, u.login, r.name, r.description, r.private,
-	r.default_branch, r.created_at, r.updated_at, r.pushed_at`
+	r.default_branch, r.created_at, r.updated_at, r.pushed_at, r.archived_at`
 	repoFrom = ` FROM repos r JOIN users u ON u.id = r.owner_id`
 )
 
 // scanRepo reads the repoCols of a row, then the extra columns after them.
 func scanRepo(s scanner, extra ...any) (*gatehouse.Repo, error) {
 	var (
-		r                        gatehouse.Repo
-		created, updated, pushed sql.NullInt64
+		r                                  gatehouse.Repo
+		created, updated, pushed, archived sql.NullInt64
 	)
 	dest := []any{&r.ID, &r.OwnerID, &r.Owner, &r.Name, &r.Description, &r.Private,
-		&r.DefaultBranch, &created, &updated, &pushed}
+		&r.DefaultBranch, &created, &updated, &pushed, &archived}
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	r.CreatedAt, r.UpdatedAt, r.PushedAt = fromMsec(created), fromMsec(updated), fromMsec(pushed)
+	r.ArchivedAt = fromMsec(archived)
 	return &r, nil
 }
 
-// CreateRepo inserts r, sets its ID and times and fills in Owner.
+// CreateRepo inserts r, sets its ID and times and fills in Owner. A
+// redirect from the name (a repository renamed away from it) goes: the new
+// repository takes the name.
 func (db *DB) CreateRepo(ctx context.Context, r *gatehouse.Repo) error {
 	const op = "create repository"
 	t := now()
@@ -41,15 +45,20 @@ func (db *DB) CreateRepo(ctx context.Context, r *gatehouse.Repo) error {
 		id    int64
 		owner string
 	)
+	lower := strings.ToLower(r.Name)
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO repos
 			(owner_id, name, lower_name, description, private, default_branch,
-			 created_at, updated_at, pushed_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
+			 created_at, updated_at, pushed_at, archived_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)
 			RETURNING id`,
-			r.OwnerID, r.Name, strings.ToLower(r.Name), r.Description, r.Private,
-			r.DefaultBranch, t.UnixMilli(), msec(r.PushedAt)).Scan(&id)
+			r.OwnerID, r.Name, lower, r.Description, r.Private,
+			r.DefaultBranch, t.UnixMilli(), msec(r.PushedAt), msec(r.ArchivedAt)).Scan(&id)
 		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM repo_redirects WHERE owner_id = $1 AND lower_name = $2`,
+			r.OwnerID, lower); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT login FROM users WHERE id = $1`, r.OwnerID).Scan(&owner)
@@ -57,7 +66,8 @@ func (db *DB) CreateRepo(ctx context.Context, r *gatehouse.Repo) error {
 	if err != nil {
 		return db.fail(op, err, "owner not found")
 	}
-	r.ID, r.Owner, r.CreatedAt, r.UpdatedAt, r.PushedAt = id, owner, t, t, norm(r.PushedAt)
+	r.ID, r.Owner, r.CreatedAt, r.UpdatedAt = id, owner, t, t
+	r.PushedAt, r.ArchivedAt = norm(r.PushedAt), norm(r.ArchivedAt)
 	return nil
 }
 
@@ -80,8 +90,66 @@ func (db *DB) UpdateRepo(ctx context.Context, r *gatehouse.Repo) error {
 	return nil
 }
 
-// DeleteRepo removes the repository; its collaborators go with it through
-// ON DELETE CASCADE.
+// ArchiveRepo sets archived_at (NULL for the zero time) and updated_at,
+// and nothing else.
+func (db *DB) ArchiveRepo(ctx context.Context, id int64, at time.Time) error {
+	const op = "archive repository"
+	res, err := db.db.ExecContext(ctx, `UPDATE repos SET archived_at = $1, updated_at = $2 WHERE id = $3`,
+		msec(at), now().UnixMilli(), id)
+	if err == nil {
+		err = affected(op, res, "repository not found")
+	}
+	if err != nil {
+		return db.fail(op, err, "")
+	}
+	return nil
+}
+
+// RenameRepo renames the repository and keeps its old name as a redirect,
+// in one transaction: the redirect from the new name (if another rename
+// left one) goes, the row takes the name (the unique constraint refuses a
+// name the owner already uses), and the old name redirects here. A change
+// of case only leaves no redirect: lookups ignore case anyway.
+func (db *DB) RenameRepo(ctx context.Context, id int64, name string) error {
+	const op = "rename repository"
+	lower := strings.ToLower(name)
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var (
+			owner    int64
+			oldLower string
+		)
+		err := tx.QueryRowContext(ctx, `SELECT owner_id, lower_name FROM repos WHERE id = $1`, id).Scan(&owner, &oldLower)
+		if errors.Is(err, sql.ErrNoRows) {
+			return gatehouse.E(op, gatehouse.NotFound, "repository not found")
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM repo_redirects WHERE owner_id = $1 AND lower_name = $2`,
+			owner, lower); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE repos SET name = $1, lower_name = $2, updated_at = $3 WHERE id = $4`,
+			name, lower, now().UnixMilli(), id); err != nil {
+			return err
+		}
+		if oldLower == lower {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO repo_redirects (owner_id, lower_name, repo_id)
+			VALUES ($1, $2, $3)
+			ON CONFLICT (owner_id, lower_name) DO UPDATE SET repo_id = excluded.repo_id`,
+			owner, oldLower, id)
+		return err
+	})
+	if err != nil {
+		return db.fail(op, err, "")
+	}
+	return nil
+}
+
+// DeleteRepo removes the repository; its collaborators and redirects go
+// with it through ON DELETE CASCADE.
 func (db *DB) DeleteRepo(ctx context.Context, id int64) error {
 	const op = "delete repository"
 	res, err := db.db.ExecContext(ctx, `DELETE FROM repos WHERE id = $1`, id)
@@ -95,13 +163,21 @@ func (db *DB) DeleteRepo(ctx context.Context, id int64) error {
 }
 
 // FindRepo looks a repository up by owner login and name,
-// case-insensitively.
+// case-insensitively, then, when no repository has the name, among the
+// names renamed repositories left (a second indexed lookup, on misses
+// only).
 func (db *DB) FindRepo(ctx context.Context, owner, name string) (*gatehouse.Repo, error) {
 	if !ascii(owner) || !ascii(name) {
 		return nil, gatehouse.E("find repository", gatehouse.NotFound, "repository not found")
 	}
-	return db.findRepo(ctx, `u.lower_login = $1 AND r.lower_name = $2`,
-		strings.ToLower(owner), strings.ToLower(name))
+	owner, name = strings.ToLower(owner), strings.ToLower(name)
+	r, err := db.findRepo(ctx, `u.lower_login = $1 AND r.lower_name = $2`, owner, name)
+	if !gatehouse.IsKind(err, gatehouse.NotFound) {
+		return r, err
+	}
+	return db.scanOneRepo(ctx, `SELECT `+repoCols+` FROM repo_redirects rr
+		JOIN repos r ON r.id = rr.repo_id JOIN users u ON u.id = r.owner_id
+		WHERE u.lower_login = $1 AND rr.owner_id = u.id AND rr.lower_name = $2`, owner, name)
 }
 
 // FindRepoByID returns NotFound when there is no such repository.
@@ -110,8 +186,13 @@ func (db *DB) FindRepoByID(ctx context.Context, id int64) (*gatehouse.Repo, erro
 }
 
 func (db *DB) findRepo(ctx context.Context, where string, args ...any) (*gatehouse.Repo, error) {
+	return db.scanOneRepo(ctx, `SELECT `+repoCols+repoFrom+` WHERE `+where, args...)
+}
+
+// scanOneRepo runs a query for at most one repository's repoCols.
+func (db *DB) scanOneRepo(ctx context.Context, q string, args ...any) (*gatehouse.Repo, error) {
 	const op = "find repository"
-	r, err := scanRepo(db.db.QueryRowContext(ctx, `SELECT `+repoCols+repoFrom+` WHERE `+where, args...))
+	r, err := scanRepo(db.db.QueryRowContext(ctx, q, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gatehouse.E(op, gatehouse.NotFound, "repository not found")
 	}
@@ -183,6 +264,15 @@ func (db *DB) ListRepos(ctx context.Context, f gatehouse.RepoFilter, page gateho
 			reach += ` AND r.id IN (` + strings.Join(ids, `, `) + `)`
 		}
 		where = append(where, `(NOT r.private OR (`+reach+`))`)
+	}
+	if f.TokenKindSet {
+		restrict, max := `p.restrict_classic`, `p.max_classic_days`
+		if f.TokenKind == gatehouse.FineGrainedToken {
+			restrict, max = `p.restrict_fine_grained`, `p.max_fine_grained_days`
+		}
+		life := arg(f.TokenLifetime)
+		where = append(where, `NOT (r.private AND EXISTS (SELECT 1 FROM org_token_policies p
+			WHERE p.org_id = r.owner_id AND (`+restrict+` OR (`+max+` > 0 AND (`+life+` < 0 OR `+life+` > `+max+`)))))`)
 	}
 	q := `SELECT ` + repoCols + repoFrom
 	if len(where) > 0 {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -16,7 +17,7 @@ import (
 const tokenCols = `t.id, t.user_id, t.kind, t.note, t.scopes, t.description, t.target_id,
 	t.repos, t.permissions, t.approval, t.reviewer_id, t.reviewed_at, t.review_reason,
 	t.hash, t.last_eight, t.expires_at, t.created_at, t.updated_at, t.last_used_at,
-	t.last_used_ip`
+	t.last_used_ip, t.regenerated_at`
 
 // tokenRepoJoin adds the selection of a token with selected repositories
 // to its row, one row per selected repository (one row with a NULL
@@ -36,10 +37,11 @@ func scanToken(s scanner, extra ...any) (*gatehouse.Token, error) {
 		target, reviewer                 sql.NullInt64
 		reviewed                         sql.NullInt64
 		expires, created, updated, lastU sql.NullInt64
+		regenerated                      sql.NullInt64
 	)
 	dest := []any{&t.ID, &t.UserID, &kind, &t.Note, &scopes, &t.Description, &target,
 		&repos, &perms, &appr, &reviewer, &reviewed, &t.ReviewReason,
-		&t.Hash, &t.LastEight, &expires, &created, &updated, &lastU, &t.LastUsedIP}
+		&t.Hash, &t.LastEight, &expires, &created, &updated, &lastU, &t.LastUsedIP, &regenerated}
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -55,6 +57,7 @@ func scanToken(s scanner, extra ...any) (*gatehouse.Token, error) {
 	}
 	t.ExpiresAt, t.CreatedAt, t.UpdatedAt, t.LastUsedAt, t.ReviewedAt =
 		fromMsec(expires), fromMsec(created), fromMsec(updated), fromMsec(lastU), fromMsec(reviewed)
+	t.RegeneratedAt = fromMsec(regenerated)
 	return &t, nil
 }
 
@@ -362,19 +365,30 @@ func (db *DB) UpdateToken(ctx context.Context, t *gatehouse.Token) error {
 			kind   string
 			target sql.NullInt64
 		)
+		// The row changes only if nobody changed it since the caller
+		// read it (updated_at, which every update moves forward), so
+		// that a stale copy cannot bring back an old secret, approval or
+		// selection: a caller that lost the race gets Conflict.
+		var updated int64
 		err := tx.QueryRowContext(ctx, `UPDATE tokens SET
-			note = $1, scopes = $2, hash = $3, last_eight = $4, expires_at = $5, updated_at = $6,
+			note = $1, scopes = $2, hash = $3, last_eight = $4, expires_at = $5,
+			updated_at = CASE WHEN $6 > updated_at THEN $6 ELSE updated_at + 1 END,
 			description = $7, repos = $8, permissions = $9, approval = $10, reviewer_id = $11,
-			reviewed_at = $12, review_reason = $13
-			WHERE id = $14
-			RETURNING user_id, kind, target_id`,
+			reviewed_at = $12, review_reason = $13, regenerated_at = $16
+			WHERE id = $14 AND updated_at = $15
+			RETURNING user_id, kind, target_id, updated_at`,
 			t.Note, joinScopes(t.Scopes), t.Hash, t.LastEight, msec(t.ExpiresAt), ts.UnixMilli(),
 			t.Description, string(t.Repos), row.perms, string(t.Approval), nullID(t.ReviewerID),
 			msec(t.ReviewedAt), t.ReviewReason,
-			t.ID).Scan(&userID, &kind, &target)
+			t.ID, t.UpdatedAt.UnixMilli(), msec(t.RegeneratedAt)).Scan(&userID, &kind, &target, &updated)
 		if errors.Is(err, sql.ErrNoRows) {
+			var exists int
+			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM tokens WHERE id = $1`, t.ID).Scan(&exists); err == nil {
+				return gatehouse.E(op, gatehouse.Conflict, "the token was changed meanwhile; load it again and retry")
+			}
 			return gatehouse.E(op, gatehouse.NotFound, "token not found")
 		}
+		ts = time.UnixMilli(updated)
 		if err != nil {
 			return err
 		}

@@ -735,6 +735,26 @@ func testUpdateToken(t *testing.T, s gatehouse.Store) {
 	if len(invs) != 0 {
 		t.Errorf("failed updates recorded invalidations: %+v", invs)
 	}
+
+	// A stale copy loses: an update made from what was read before
+	// someone else's update is Conflict and changes nothing, so that it
+	// cannot bring back an old secret (here: a regeneration, then an edit
+	// from the copy read before it). Updates in the same millisecond
+	// still move updated_at forward.
+	tok.ID -= 1000
+	fresh, err := s.FindTokenByID(ctx(t), tok.ID)
+	must(t, err)
+	stale := *fresh
+	fresh.Hash, fresh.LastEight, fresh.RegeneratedAt = fakeHash(), "regen888", time.Now()
+	must(t, s.UpdateToken(ctx(t), fresh))
+	must(t, s.UpdateToken(ctx(t), fresh)) // at once: still moves forward
+	stale.Note = "from a stale copy"
+	wantKind(t, s.UpdateToken(ctx(t), &stale), gatehouse.Conflict, "UpdateToken from a stale copy")
+	got, err = s.FindTokenByID(ctx(t), tok.ID)
+	must(t, err)
+	if got.Hash != fresh.Hash || got.Note == "from a stale copy" || got.RegeneratedAt.UnixMilli() != fresh.RegeneratedAt.UnixMilli() {
+		t.Errorf("after a stale update: hash %s note %q regenerated %v; want hash %s, regenerated %v", got.Hash, got.Note, got.RegeneratedAt, fresh.Hash, fresh.RegeneratedAt)
+	}
 }
 
 func testDeleteToken(t *testing.T, s gatehouse.Store) {

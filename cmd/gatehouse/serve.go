@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/api"
 	"github.com/gatehouse/gatehouse/internal/githttp"
+	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/sshd"
@@ -40,6 +41,7 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	addr := ln.Addr().(*net.TCPAddr)
 
 	var tlsConfig *tls.Config
+	var caFile string // the local CA's absolute path, with --tls-self-signed
 	scheme := "http"
 	switch {
 	case cfg.TLSCert != "":
@@ -66,6 +68,7 @@ func (e *env) serve(ctx context.Context, args []string) error {
 		}
 		scheme = "https"
 		ca, _ := filepath.Abs(ss.CAFile)
+		caFile = ca
 		fmt.Fprintf(e.stderr, "Serving HTTPS with a certificate from the local CA in %s.\n", filepath.Dir(ca))
 		fmt.Fprintf(e.stderr, "To trust it, for git:   export GIT_SSL_CAINFO=%s   (or: git config --global http.%s://%s/.sslCAInfo %s)\n", ca, scheme, hostPort(addr), ca)
 		fmt.Fprintf(e.stderr, "            for gh, Go: export SSL_CERT_FILE=%s;  for Node: export NODE_EXTRA_CA_CERTS=%s\n", ca, ca)
@@ -85,6 +88,9 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	if cfg.MaxPushMiB == 0 {
 		repos.MaxPushBytes = -1 // no limit
 	}
+	if repos.PackCache, err = cfg.packCache(e.data, log); err != nil {
+		return err
+	}
 	if err := e.protectPushes(repos, base, cfg.Mail.flags()); err != nil {
 		return err
 	}
@@ -97,6 +103,9 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	// The service gets the repositories with the push hooks set up.
 	scfg := e.serviceConfig(st, mailer)
 	scfg.Repos, scfg.ExternalURL, scfg.PrivateMode, scfg.Log = repos, base, cfg.PrivateMode, log
+	// One registry for everything /metrics shows (docs/metrics.md).
+	reg := metrics.NewRegistry()
+	scfg.Auth.Observer = metrics.NewTokens(reg)
 	svc, err := service.New(scfg)
 	if err != nil {
 		return err
@@ -108,9 +117,16 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	if sshOpts != nil {
 		defer sshOpts.Listener.Close()
 	}
+	var bases []string
+	if cfg.ExternalURL == "" {
+		// URLs follow the name a client connects with, among those
+		// this server answers to.
+		bases = server.Bases(scheme, addr, server.CertNames(tlsConfig))
+	}
 	srv := server.New(svc, server.Options{
 		Repos:       repos,
 		ExternalURL: base,
+		Bases:       bases,
 		Network:     cfg.network,
 		Log:         log,
 		RateLimit:   api.RateLimit{PerHour: cfg.RateLimit, AnonymousPerHour: cfg.RateLimitAnonymous},
@@ -119,6 +135,7 @@ func (e *env) serve(ctx context.Context, args []string) error {
 		ReminderInterval: cfg.ReminderInterval,
 		GitLimits:        githttp.Limits{Processes: cfg.GitMaxProcesses, PerClient: cfg.GitMaxProcessesPerClient},
 		Metrics:          cfg.Metrics,
+		Registry:         reg,
 		SSH:              sshOpts,
 	})
 	code, err := srv.Service.PrepareSetup(ctx)
@@ -135,8 +152,19 @@ func (e *env) serve(ctx context.Context, args []string) error {
 		fmt.Fprintf(e.stderr, "Git over SSH on %s, e.g. git clone %s (host keys %s)\n",
 			sshAddr, sshd.CloneURL(sshAddr, "OWNER/REPO"), fingerprints(sshOpts.HostKeys))
 	}
-	// Printed last: scripts may wait for this line.
-	fmt.Fprintf(e.stderr, "Gatehouse %s listening on %s (data in %s)\n", versionString(), base, e.data)
+	e.printClientHints(base, caFile, cfg.ExternalURL == "")
+	// Printed last: scripts may wait for this line. It names the address
+	// listened on, which scripts can connect to whatever --external-url
+	// says.
+	listening := scheme + "://" + hostPort(addr)
+	if base != listening {
+		listening += ", reached at " + base
+	}
+	data := e.data
+	if abs, err := filepath.Abs(data); err == nil {
+		data = abs
+	}
+	fmt.Fprintf(e.stderr, "Gatehouse %s listening on %s (data in %s)\n", versionString(), listening, data)
 	return srv.Serve(ctx, ln, tlsConfig)
 }
 
@@ -232,4 +260,45 @@ func fingerprints(keys []ssh.Signer) string {
 		parts = append(parts, ssh.FingerprintSHA256(k.PublicKey()))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// printClientHints prints lines to copy for trying the API with curl and
+// with Python's standard library (trusting caFile, the local CA, when
+// set), and, when noExternal, suggests --external-url.
+func (e *env) printClientHints(base, caFile string, noExternal bool) {
+	api := base + "/api/v3/user"
+	curl, ctx := "curl", ""
+	if caFile != "" {
+		curl += " --cacert " + shellQuote(caFile)
+		ctx = ", context=ssl.create_default_context(cafile=" + pyQuote(caFile) + ")"
+	}
+	py := "import json, os, ssl, urllib.request as u; " +
+		"req = u.Request(" + pyQuote(api) + `, headers={"Authorization": "Bearer " + os.environ["TOKEN"]}); ` +
+		`print(json.load(u.urlopen(req` + ctx + `))["login"])`
+	fmt.Fprintf(e.stderr, "Try the API, after TOKEN=$(%s):\n", e.adminCommand("token create --user NAME --note NOTE --scopes repo,read:org"))
+	fmt.Fprintf(e.stderr, "    curl:   %s -H \"Authorization: Bearer $TOKEN\" %s\n", curl, api)
+	fmt.Fprintf(e.stderr, "    Python: TOKEN=$TOKEN python3 -c %s\n", shellQuote(py))
+	if u, err := url.Parse(base); err == nil && u.Scheme == "https" {
+		// gh wants a host name: the loopback address is localhost to it,
+		// and the server's links follow.
+		host := u.Host
+		if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsLoopback() && u.Port() != "" {
+			host = net.JoinHostPort("localhost", u.Port())
+		}
+		trust := ""
+		if caFile != "" {
+			trust = "   (after the SSL_CERT_FILE line above)"
+		}
+		fmt.Fprintf(e.stderr, "    gh:     echo \"$TOKEN\" | GH_HOST=%s gh auth login --with-token%s\n", host, trust)
+	}
+	if noExternal {
+		fmt.Fprintf(e.stderr, "No --external-url: links in answers name the host a client connects with, if this server answers to it, else %s.\n", base)
+		fmt.Fprintf(e.stderr, "    Set --external-url (GATEHOUSE_EXTERNAL_URL) to the URL users reach it at, e.g. behind a proxy or another name.\n")
+	}
+}
+
+// pyQuote is s as a Python string literal (in double quotes, so that the
+// program fits in a single-quoted shell word).
+func pyQuote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
 }

@@ -520,7 +520,7 @@ func TestPushProtectionOverSSH(t *testing.T) {
 	}
 }
 
-// pushCount reads the server's count of successful pushes.
+// pushCount reads the server's count of successful pushes over SSH.
 func pushCount(t *testing.T, s *testenv.Server) int {
 	t.Helper()
 	resp, err := s.Client(t).Get(s.URL + "/metrics")
@@ -530,7 +530,7 @@ func pushCount(t *testing.T, s *testenv.Server) int {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "gatehouse_git_pushes_total "); ok {
+		if v, ok := strings.CutPrefix(line, `gatehouse_git_pushes_total{transport="ssh"} `); ok {
 			n, err := strconv.Atoi(v)
 			if err != nil {
 				t.Fatal(err)

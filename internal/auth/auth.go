@@ -41,7 +41,45 @@ type Config struct {
 	// for the audit log. It runs on the request's goroutine, so it must be
 	// cheap for a client failing in a loop.
 	OnFailure func(ctx context.Context, f Failure)
+	// Observer, if set, is told how every token check ends and what the
+	// cache did, for metrics (internal/metrics implements it).
+	Observer Observer
 }
+
+// Outcome is how one token check ended, as metrics count it. The set is
+// fixed, so that a label of this type stays small.
+type Outcome string
+
+// The outcomes of Token.
+const (
+	OutcomeOK        Outcome = "ok"        // a live token of an active user
+	OutcomeMalformed Outcome = "malformed" // not a token at all: refused before any lookup
+	OutcomeBad       Outcome = "bad"       // well formed but unknown or revoked
+	OutcomeExpired   Outcome = "expired"   // known but past its expiry
+	OutcomeSuspended Outcome = "suspended" // live, but its user is suspended
+	OutcomeLocked    Outcome = "locked"    // a bad or expired token from an address now locked out
+	OutcomeError     Outcome = "error"     // the store failed: nothing was decided
+)
+
+// Observer is told what token checks do. Its methods run on the request's
+// goroutine, possibly many at once, so they must be cheap and safe for
+// concurrent use; they are never given a token or an address.
+type Observer interface {
+	// TokenChecked is called once for every Token call, with how it ended.
+	TokenChecked(Outcome)
+	// TokenCacheLookup is called for every well-formed token looked up,
+	// with whether the cache held it (a miss asks the database).
+	TokenCacheLookup(hit bool)
+	// TokenCacheEvicted is called when a full cache drops an entry to make
+	// room; revocations and Forget do not count.
+	TokenCacheEvicted()
+}
+
+type noObserver struct{}
+
+func (noObserver) TokenChecked(Outcome)  {}
+func (noObserver) TokenCacheLookup(bool) {}
+func (noObserver) TokenCacheEvicted()    {}
 
 // Failure is a refused token, described without its secret.
 type Failure struct {
@@ -98,6 +136,9 @@ func New(store gatehouse.Store, cfg Config, log *slog.Logger) *Authenticator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
 	if log == nil {
 		log = slog.Default()
 	}
@@ -113,6 +154,11 @@ func New(store gatehouse.Store, cfg Config, log *slog.Logger) *Authenticator {
 	}
 }
 
+// ErrLocked is the cause of Token's Unavailable error for an address
+// locked out after repeated failures, which tells it apart from a store
+// that is unavailable.
+var ErrLocked = errors.New("locked out after repeated failures")
+
 // Token authenticates a presented token for a client at ip. It returns
 // Unauthenticated with BadCredentials for anything that is not a live token
 // of an active user, Forbidden for a suspended user, and Unavailable with
@@ -124,46 +170,49 @@ func New(store gatehouse.Store, cfg Config, log *slog.Logger) *Authenticator {
 // cannot be a guess at a real token. A live token is accepted even from a
 // locked-out address, so that one client looping with a revoked token does
 // not lock out everyone behind the same NAT; with 178 random bits a token
-// cannot be guessed, so the lockout costs nothing in safety.
-// ErrLocked is the cause of Token's Unavailable error for an address
-// locked out after repeated failures, which tells it apart from a store
-// that is unavailable.
-var ErrLocked = errors.New("locked out after repeated failures")
-
+// cannot be guessed, so the lockout costs nothing in safety. Every call
+// is reported to Config.Observer.
 func (a *Authenticator) Token(ctx context.Context, secret, ip string) (*gatehouse.Actor, error) {
+	actor, outcome, err := a.token(ctx, secret, ip)
+	a.cfg.Observer.TokenChecked(outcome)
+	return actor, err
+}
+
+// token is Token, also saying how the check ended.
+func (a *Authenticator) token(ctx context.Context, secret, ip string) (*gatehouse.Actor, Outcome, error) {
 	const op = "authenticate"
 	now := a.cfg.Now()
 	if token.Parse(secret) != nil {
 		a.failed(ctx, Failure{IP: ip, Malformed: true})
-		return nil, gatehouse.E(op, gatehouse.Unauthenticated, BadCredentials)
+		return nil, OutcomeMalformed, gatehouse.E(op, gatehouse.Unauthenticated, BadCredentials)
 	}
-	refuse := func(tok *gatehouse.Token) error {
+	refuse := func(tok *gatehouse.Token, outcome Outcome) (*gatehouse.Actor, Outcome, error) {
 		a.failed(ctx, Failure{IP: ip, Token: tok})
 		a.throttle.fail(ip, now)
 		if a.throttle.locked(ip, now) {
-			return &gatehouse.Error{Op: op, Kind: gatehouse.Unavailable, Msg: TooManyAttempts, Err: ErrLocked}
+			return nil, OutcomeLocked, &gatehouse.Error{Op: op, Kind: gatehouse.Unavailable, Msg: TooManyAttempts, Err: ErrLocked}
 		}
-		return gatehouse.E(op, gatehouse.Unauthenticated, BadCredentials)
+		return nil, outcome, gatehouse.E(op, gatehouse.Unauthenticated, BadCredentials)
 	}
 	hash := token.Hash(secret)
 	e, err := a.lookup(ctx, hash)
 	if err != nil {
 		if gatehouse.IsKind(err, gatehouse.NotFound) {
-			return nil, refuse(nil)
+			return refuse(nil, OutcomeBad)
 		}
-		return nil, err
+		return nil, OutcomeError, err
 	}
 	if e.tok.Expired(now) {
 		tok := *e.tok
-		return nil, refuse(&tok)
+		return refuse(&tok, OutcomeExpired)
 	}
 	if e.user.Suspended {
-		return nil, gatehouse.E(op, gatehouse.Forbidden, Suspended)
+		return nil, OutcomeSuspended, gatehouse.E(op, gatehouse.Forbidden, Suspended)
 	}
 	a.noteUse(e.tok.ID, ip, now)
 	// Copies, so that handlers cannot alter the cached values.
 	tok, user := *e.tok, *e.user
-	return &gatehouse.Actor{User: &user, Token: &tok}, nil
+	return &gatehouse.Actor{User: &user, Token: &tok}, OutcomeOK, nil
 }
 
 func (a *Authenticator) failed(ctx context.Context, f Failure) {
@@ -195,6 +244,7 @@ func (a *Authenticator) lookup(ctx context.Context, hash string) (*entry, error)
 	e := a.byHash[hash]
 	primed := a.primed
 	a.mu.RUnlock()
+	a.cfg.Observer.TokenCacheLookup(e != nil)
 	if e != nil {
 		return e, nil
 	}
@@ -225,6 +275,7 @@ func (a *Authenticator) lookup(ctx context.Context, hash string) (*entry, error)
 		if len(a.byHash) >= a.cfg.CacheSize {
 			for k := range a.byHash { // evict an arbitrary entry
 				delete(a.byHash, k)
+				a.cfg.Observer.TokenCacheEvicted()
 				break
 			}
 		}

@@ -8,16 +8,15 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/gatehouse/gatehouse"
@@ -25,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/githttp"
 	"github.com/gatehouse/gatehouse/internal/gitrepo"
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/sshd"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -35,8 +35,11 @@ type Server struct {
 	Service *service.Service
 	handler http.Handler
 	log     *slog.Logger
-	metrics *metrics
-	maint   *maintainer
+	// reqMetrics and gitMetrics record what the server serves
+	// (instrument.go).
+	reqMetrics *metrics.HTTP
+	gitMetrics *metrics.Git
+	maint      *maintainer
 	// remindEvery is how often the reminder job runs.
 	remindEvery time.Duration
 	// ssh serves git over SSH on sshLn, when configured.
@@ -50,8 +53,13 @@ type Options struct {
 	// ExternalURL is the base URL users reach the server at, without a
 	// trailing slash; API responses build absolute URLs from it.
 	ExternalURL string
-	Network     httpx.Network
-	Log         *slog.Logger
+	// Bases are the other base URLs the server answers at (see Bases),
+	// for a server without a configured external URL: a request whose
+	// Host header names one of them gets URLs built from it; any other
+	// gets ExternalURL's (host.go).
+	Bases   []string
+	Network httpx.Network
+	Log     *slog.Logger
 	// RateLimit configures the API's request budgets (off when zero).
 	RateLimit api.RateLimit
 	// Version is Gatehouse's version, reported by the API's /meta.
@@ -65,6 +73,11 @@ type Options struct {
 	// Metrics says who may read /metrics: "loopback" (default), "open"
 	// or "off".
 	Metrics string
+	// Registry holds the metrics /metrics serves; New registers the
+	// server's own with it, so each server needs one of its own
+	// (metrics.NewRegistry when nil). Serve passes the one the service's
+	// token metrics are registered with.
+	Registry *prometheus.Registry
 	// SSH, if set, serves git over SSH beside HTTP, for the life of Serve.
 	SSH *SSHOptions
 }
@@ -85,58 +98,74 @@ func New(svc *service.Service, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{Service: svc, log: log, metrics: &metrics{}, remindEvery: cmp.Or(opts.ReminderInterval, 5*time.Minute)}
+	reg := opts.Registry
+	if reg == nil {
+		reg = metrics.NewRegistry()
+	}
+	s := &Server{Service: svc, log: log, reqMetrics: metrics.NewHTTP(reg), gitMetrics: metrics.NewGit(reg),
+		remindEvery: cmp.Or(opts.ReminderInterval, 5*time.Minute)}
+	metrics.BuildInfo(reg, opts.Version)
 	s.maint = newMaintainer(opts.Repos, log)
 	git := &githttp.Handler{Service: svc, Repos: opts.Repos, Network: opts.Network, Log: log, Limits: opts.GitLimits,
 		OnPush: func(_ context.Context, repo *gatehouse.Repo, _ *gatehouse.Actor) {
-			s.metrics.pushes.Add(1)
+			s.gitMetrics.Pushed(metrics.TransportHTTP)
 			s.maint.schedule(repo.ID)
 		}}
+	gitLimit := opts.GitLimits.Processes
+	if gitLimit <= 0 {
+		gitLimit = githttp.DefaultMaxProcesses
+	}
+	s.gitMetrics.Processes(metrics.TransportHTTP, gitLimit, git.Processes)
+	if opts.Repos != nil && opts.Repos.PackCache != nil {
+		// Its hits, misses, size and pack generations (docs/metrics.md).
+		reg.MustRegister(opts.Repos.PackCache.Collectors()...)
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
+	scrape := metrics.Handler(reg, log)
 	switch opts.Metrics {
 	case "open":
-		mux.Handle("GET /metrics", s.metrics)
+		mux.Handle("GET /metrics", scrape)
 	case "off":
 	default:
 		// The counters say how busy the server is and how many pushes it
 		// takes: for whoever runs it, on its own machine, not for the
 		// world. (A scraper elsewhere goes through a local agent or a
 		// proxy that the operator controls.)
-		mux.Handle("GET /metrics", loopbackOnly(opts.Network, s.metrics))
+		mux.Handle("GET /metrics", loopbackOnly(opts.Network, scrape))
 	}
-	mux.Handle("/api/", api.New(api.Config{Service: svc, Repos: opts.Repos,
-		ExternalURL: opts.ExternalURL, Network: opts.Network, RateLimit: opts.RateLimit, Version: opts.Version, Log: log}))
+	mux.Handle("/api/", apiPerHost(api.Config{Service: svc, Repos: opts.Repos,
+		ExternalURL: opts.ExternalURL, Network: opts.Network, RateLimit: opts.RateLimit, Version: opts.Version, Log: log}, opts.Bases))
 	// The web UI takes every path that is not git's.
 	webCfg := web.Config{Service: svc, Repos: opts.Repos, ExternalURL: opts.ExternalURL, Network: opts.Network, Log: log}
 	if opts.SSH != nil {
 		sshAddr := opts.SSH.Addr
 		webCfg.SSHCloneURL = func(fullName string) string { return sshd.CloneURL(sshAddr, fullName) }
 	}
-	ui := web.New(webCfg)
+	ui := webPerHost(webCfg, opts.Bases)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := githttp.Match(r.URL.Path); ok {
-			s.metrics.gitRequests.Add(1)
 			git.ServeHTTP(w, r)
 			return
 		}
 		ui.ServeHTTP(w, r)
 	})
-	s.handler = httpx.Logging(log, s.metrics.wrap(hsts(opts.ExternalURL, mux)))
+	s.handler = httpx.Logging(log, instrument(s.reqMetrics, s.gitMetrics, hsts(opts.ExternalURL, mux)))
 	if opts.SSH != nil {
 		var err error
 		s.ssh, err = sshd.New(sshd.Config{Service: svc, Repos: opts.Repos, HostKeys: opts.SSH.HostKeys, Log: log, Limits: opts.SSH.Limits,
 			OnPush: func(_ context.Context, repo *gatehouse.Repo, _ *gatehouse.Actor) {
-				s.metrics.pushes.Add(1)
+				s.gitMetrics.Pushed(metrics.TransportSSH)
 				s.maint.schedule(repo.ID)
 			}})
 		if err != nil {
 			panic(err) // serve builds the options; a missing one is a bug
 		}
+		s.gitMetrics.SSHConnections(s.ssh.Open)
 		s.sshLn = opts.SSH.Listener
 	}
 	return s
@@ -201,58 +230,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 		err = nil
 	}
 	return err
-}
-
-// metrics are a handful of counters in Prometheus' text format.
-type metrics struct {
-	requests    [6]atomic.Int64 // by status class 1xx..5xx; [0] unused
-	gitRequests atomic.Int64
-	pushes      atomic.Int64
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (m *metrics) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		c := sw.code / 100
-		if c < 1 || c > 5 {
-			c = 2
-		}
-		m.requests[c].Add(1)
-	})
-}
-
-func (m *metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	var b strings.Builder
-	b.WriteString("# HELP gatehouse_http_requests_total HTTP requests served, by status class.\n# TYPE gatehouse_http_requests_total counter\n")
-	for c := 1; c <= 5; c++ {
-		fmt.Fprintf(&b, "gatehouse_http_requests_total{code=\"%dxx\"} %d\n", c, m.requests[c].Load())
-	}
-	fmt.Fprintf(&b, "# HELP gatehouse_git_requests_total Git smart HTTP requests.\n# TYPE gatehouse_git_requests_total counter\ngatehouse_git_requests_total %d\n", m.gitRequests.Load())
-	fmt.Fprintf(&b, "# HELP gatehouse_git_pushes_total Successful pushes.\n# TYPE gatehouse_git_pushes_total counter\ngatehouse_git_pushes_total %d\n", m.pushes.Load())
-	io.WriteString(w, b.String())
 }
 
 // hsts tells browsers to use HTTPS only, for a year, on every answer the

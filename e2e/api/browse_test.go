@@ -152,7 +152,7 @@ func TestGoGitHubBrowse(t *testing.T) {
 
 	for _, format := range []github.ArchiveFormat{github.Tarball, github.Zipball} {
 		link, resp, err := client.Repositories.GetArchiveLink(ctx, "alice", "demo", format, &github.RepositoryContentGetOptions{Ref: "v1.0"}, 0)
-		if err != nil || resp.StatusCode != http.StatusFound || link == nil || link.Host != s.Host {
+		if err != nil || resp.StatusCode != http.StatusFound || link == nil || link.Host != s.host {
 			t.Fatalf("GetArchiveLink %s: %v %v", format, link, err)
 		}
 		// The link serves the private repository to the token's holder.

@@ -61,7 +61,7 @@ func TestGoGitHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	if resp.StatusCode != http.StatusCreated || repo.GetFullName() != "alice/gg1" || !repo.GetPrivate() ||
-		repo.GetCloneURL() != s.URL+"/alice/gg1.git" || !repo.GetPermissions().GetAdmin() || repo.GetCreatedAt().IsZero() {
+		repo.GetCloneURL() != s.base+"/alice/gg1.git" || !repo.GetPermissions().GetAdmin() || repo.GetCreatedAt().IsZero() {
 		t.Errorf("created: %d %+v", resp.StatusCode, repo)
 	}
 	for i := 2; i <= 3; i++ {

@@ -54,6 +54,11 @@ type Config struct {
 	Version string
 	Log     *slog.Logger
 	Now     func() time.Time
+	// ShareLimits, when set, is a handler of the same server, built for
+	// another of its host names, whose rate-limit budgets this one spends
+	// from: a client has one budget whatever name it connects with.
+	// RateLimit is then ignored.
+	ShareLimits *Handler
 }
 
 // Handler serves /api/v3/… and /api/graphql.
@@ -85,7 +90,11 @@ func New(cfg Config) *Handler {
 		apiBase: base + Prefix,
 		svc:     cfg.Service,
 		log:     cfg.Log,
-		limiter: newLimiter(cfg.RateLimit, cfg.Now),
+	}
+	if cfg.ShareLimits != nil {
+		h.limiter = cfg.ShareLimits.limiter
+	} else {
+		h.limiter = newLimiter(cfg.RateLimit, cfg.Now)
 	}
 	if u, err := url.Parse(base); err == nil {
 		h.host = u.Hostname()

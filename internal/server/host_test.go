@@ -11,12 +11,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/api"
 	"github.com/gatehouse/gatehouse/internal/gitrepo"
 	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/sqldb"
+	"github.com/gatehouse/gatehouse/internal/tlsutil"
 )
 
 func TestBases(t *testing.T) {
@@ -51,6 +53,27 @@ func TestBases(t *testing.T) {
 	}
 }
 
+// TestCertNames: the names of --tls-self-signed's certificate are the
+// ones Bases adds.
+func TestCertNames(t *testing.T) {
+	ss, err := tlsutil.EnsureSelfSigned(t.TempDir(), []string{"git.internal"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := tlsutil.Config(ss.CertFile, ss.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := CertNames(cfg)
+	slices.Sort(got)
+	if want := []string{"127.0.0.1", "::1", "git.internal", "localhost"}; !slices.Equal(got, want) {
+		t.Errorf("CertNames = %q, want %q", got, want)
+	}
+	if CertNames(nil) != nil {
+		t.Error("CertNames(nil) is not empty")
+	}
+}
+
 // hostEnv is a server over a real store, with alice, two repositories of
 // hers and a token.
 type hostEnv struct {
@@ -70,7 +93,7 @@ func newHostEnv(t *testing.T, external string, bases []string, rate api.RateLimi
 	repos := &gitrepo.Dir{Root: filepath.Join(dir, "repositories")}
 	svc := service.MustNew(service.Config{
 		Store: st, Audit: st, Keys: st, Sessions: st, Reminders: st, Orgs: st,
-		Repos: repos, Mailer: discardMailer{}, ExternalURL: external,
+		Repos: repos, Mailer: hostTestMailer{}, ExternalURL: external,
 	})
 	system := gatehouse.SystemActor()
 	alice, err := svc.CreateUser(ctx, system, service.NewUser{Login: "alice", Email: "alice@example.com"})
@@ -90,9 +113,9 @@ func newHostEnv(t *testing.T, external string, bases []string, rate api.RateLimi
 	return &hostEnv{h: s.Handler(), token: it.Secret}
 }
 
-type discardMailer struct{}
+type hostTestMailer struct{}
 
-func (discardMailer) Send(context.Context, gatehouse.Message) error { return nil }
+func (hostTestMailer) Send(context.Context, gatehouse.Message) error { return nil }
 
 // get requests path from a loopback client with the given Host header.
 func (e *hostEnv) get(t *testing.T, host, path string, auth bool) *http.Response {

@@ -12,7 +12,11 @@ import (
 // maintainer repacks repositories after pushes, in the background and one
 // at a time, so that clones are served from a single pack with a bitmap
 // instead of walking the whole history. A repository pushed to often is
-// repacked at most once per interval.
+// repacked at most once per interval, counted from the last repack that
+// ran: a turn that found nothing to repack (a push that added no objects,
+// or one whose objects an earlier repack already took) does not hold back
+// the next push's repack, and a push that lands while its repository is
+// being repacked (its objects may be left out) is repacked after it.
 type maintainer struct {
 	repos    *gitrepo.Dir
 	log      *slog.Logger
@@ -21,7 +25,7 @@ type maintainer struct {
 
 	mu      sync.Mutex
 	pending map[int64]time.Time // repository → not before
-	last    map[int64]time.Time
+	last    map[int64]time.Time // repository → when its last repack ended
 	wake    chan struct{}
 }
 
@@ -66,13 +70,15 @@ func (m *maintainer) run(ctx context.Context) {
 				break
 			}
 			if !m.repos.NeedsRepack(id) {
-				continue
+				continue // skipped: not a repack, the next push's comes after delay
 			}
 			start := time.Now()
-			if err := m.repos.Repack(ctx, id); err != nil {
-				if ctx.Err() != nil {
-					return
-				}
+			err := m.repos.Repack(ctx, id)
+			if err != nil && ctx.Err() != nil {
+				return
+			}
+			m.ran(id, time.Now(), err)
+			if err != nil {
 				m.log.Warn("repack failed", "repo_id", id, "err", err)
 				continue
 			}
@@ -88,9 +94,19 @@ func (m *maintainer) due(now time.Time) (int64, bool) {
 	for id, at := range m.pending {
 		if !now.Before(at) {
 			delete(m.pending, id)
-			m.last[id] = now
 			return id, true
 		}
 	}
 	return 0, false
+}
+
+// ran records a repack of id that ended at now: the interval counts from
+// it. A failed one is tried again after the interval.
+func (m *maintainer) ran(id int64, now time.Time, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.last[id] = now
+	if _, ok := m.pending[id]; err != nil && !ok {
+		m.pending[id] = now.Add(m.interval)
+	}
 }

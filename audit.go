@@ -35,6 +35,13 @@ const (
 	AuditRepoAddMember    AuditAction = "repo.add_member"
 	AuditRepoUpdateMember AuditAction = "repo.update_member"
 	AuditRepoRemoveMember AuditAction = "repo.remove_member"
+	// The repository's own life: its UserID is the owner (a user or an
+	// organization), Note its full name at the time; a rename's Detail
+	// holds old_name=.
+	AuditRepoArchive   AuditAction = "repo.archived"
+	AuditRepoUnarchive AuditAction = "repo.unarchived"
+	AuditRepoRename    AuditAction = "repo.rename"
+	AuditRepoDestroy   AuditAction = "repo.destroy"
 
 	AuditOrgCreate         AuditAction = "org.create"
 	AuditOrgUpdate         AuditAction = "org.update"

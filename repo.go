@@ -17,10 +17,17 @@ type Repo struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	PushedAt      time.Time // zero until the first push
+	// ArchivedAt is when the repository was archived, zero when it is
+	// not: an archived repository is read-only (see authz.Repo) until it
+	// is unarchived.
+	ArchivedAt time.Time
 }
 
 // FullName returns "owner/name".
 func (r *Repo) FullName() string { return r.Owner + "/" + r.Name }
+
+// Archived reports whether the repository is archived, and so read-only.
+func (r *Repo) Archived() bool { return !r.ArchivedAt.IsZero() }
 
 // ValidRepoName reports whether s is an acceptable repository name: 1–100
 // characters of ASCII letters, digits, '-', '_' and '.', with at least one

@@ -194,20 +194,95 @@ func (q *gqlRoot) RepositoryOwner(ctx context.Context, args struct{ Login string
 	return q.h.owner(rq, u), nil
 }
 
+// Repository is repository(owner:, name:), which follows renames unless
+// followRenames is false.
 func (q *gqlRoot) Repository(ctx context.Context, args struct {
 	Owner, Name   string
 	FollowRenames bool
 }) (*repoResolver, error) {
 	rq := requestFrom(ctx)
+	unresolved := notFound(fmt.Sprintf("Could not resolve to a Repository with the name '%s/%s'.", args.Owner, args.Name))
 	repo, perm, err := q.h.svc.Repo(ctx, rq.actor, args.Owner, args.Name, authz.Read)
 	if err != nil {
 		switch gatehouse.ErrorKind(err) {
 		case gatehouse.NotFound, gatehouse.Unauthenticated, gatehouse.Forbidden:
-			return nil, notFound(fmt.Sprintf("Could not resolve to a Repository with the name '%s/%s'.", args.Owner, args.Name))
+			return nil, unresolved
 		}
 		return nil, err
 	}
+	if !args.FollowRenames && !strings.EqualFold(repo.Name, args.Name) {
+		return nil, unresolved
+	}
 	return q.h.repoResolver(ctx, rq, repo, perm)
+}
+
+// archiveInput is the input of archiveRepository and unarchiveRepository.
+type archiveInput struct {
+	RepositoryID     graphql.ID
+	ClientMutationID *string
+}
+
+type archivePayload struct {
+	clientMutationID *string
+	repo             *repoResolver
+}
+
+func (p *archivePayload) ClientMutationID() *string { return p.clientMutationID }
+func (p *archivePayload) Repository() *repoResolver { return p.repo }
+
+// ArchiveRepository is gh repo archive's mutation.
+func (q *gqlRoot) ArchiveRepository(ctx context.Context, args struct{ Input archiveInput }) (*archivePayload, error) {
+	return q.h.setArchived(ctx, "archiveRepository", args.Input, true)
+}
+
+// UnarchiveRepository makes an archived repository writable again.
+func (q *gqlRoot) UnarchiveRepository(ctx context.Context, args struct{ Input archiveInput }) (*archivePayload, error) {
+	return q.h.setArchived(ctx, "unarchiveRepository", args.Input, false)
+}
+
+// setArchived archives or unarchives the repository the input names, for
+// an admin of it, answering as GitHub: INSUFFICIENT_SCOPES for a classic
+// token without repo, NOT_FOUND for a repository the viewer cannot see,
+// FORBIDDEN for one it cannot administer.
+func (h *Handler) setArchived(ctx context.Context, field string, in archiveInput, archived bool) (*archivePayload, error) {
+	rq := requestFrom(ctx)
+	id := string(in.RepositoryID)
+	if rq.actor.Token != nil && !rq.actor.Token.FineGrained() && !authz.HasScope(rq.actor, "repo") {
+		return nil, &gqlError{"INSUFFICIENT_SCOPES", fmt.Sprintf(
+			"Your token has not been granted the required scopes to execute this query. The '%s' field requires one of the following scopes: ['repo'], but your token has only been granted the: [%s] scopes. Please modify your token's scopes at: %s/settings/tokens.",
+			field, quotedScopes(rq.actor), h.base)}
+	}
+	unresolved := notFound(fmt.Sprintf("Could not resolve to a node with the global id of '%s'", id))
+	rid, ok := parseNodeID("Repository", id)
+	if !ok {
+		return nil, unresolved
+	}
+	mutation := strings.ToUpper(field[:1]) + field[1:]
+	forbidden := &gqlError{"FORBIDDEN", fmt.Sprintf("%s does not have the correct permissions to execute `%s`", rq.user().Login, mutation)}
+	repo, perm, err := h.svc.RepoByID(ctx, rq.actor, rid, authz.Admin.Need())
+	if err != nil {
+		switch gatehouse.ErrorKind(err) {
+		case gatehouse.NotFound, gatehouse.Unauthenticated:
+			return nil, unresolved
+		case gatehouse.Forbidden:
+			if errors.Is(err, authz.ErrPolicy) {
+				return nil, &gqlError{"FORBIDDEN", gatehouse.ErrorMessage(err)}
+			}
+			return nil, forbidden
+		}
+		return nil, err
+	}
+	if err := h.svc.ArchiveRepo(ctx, rq.actor, repo, archived); err != nil {
+		if gatehouse.IsKind(err, gatehouse.Forbidden) {
+			return nil, forbidden
+		}
+		return nil, err
+	}
+	rr, err := h.repoResolver(ctx, rq, repo, perm)
+	if err != nil {
+		return nil, err
+	}
+	return &archivePayload{clientMutationID: in.ClientMutationID, repo: rr}, nil
 }
 
 type createRepoInput struct {
@@ -834,7 +909,7 @@ func (r *repoResolver) SSHURL() string         { return "git@" + r.h.host + ":" 
 func (r *repoResolver) ResourcePath() uri      { return uri("/" + r.repo.FullName()) }
 func (r *repoResolver) IsPrivate() bool        { return r.repo.Private }
 func (r *repoResolver) IsFork() bool           { return false }
-func (r *repoResolver) IsArchived() bool       { return false }
+func (r *repoResolver) IsArchived() bool       { return r.repo.Archived() }
 func (r *repoResolver) IsDisabled() bool       { return false }
 func (r *repoResolver) IsTemplate() bool       { return false }
 func (r *repoResolver) IsMirror() bool         { return false }
@@ -859,6 +934,156 @@ func (r *repoResolver) PushedAt() *dateTime {
 		return nil
 	}
 	return &dateTime{r.repo.PushedAt}
+}
+
+// ArchivedAt is when the repository was archived; null when it is not.
+func (r *repoResolver) ArchivedAt() *dateTime {
+	if !r.repo.Archived() {
+		return nil
+	}
+	return &dateTime{r.repo.ArchivedAt}
+}
+
+// IsUserConfigurationRepository reports the repository named after its
+// owner, whose README GitHub shows on the owner's profile.
+func (r *repoResolver) IsUserConfigurationRepository() bool {
+	return !r.owner.IsOrg && strings.EqualFold(r.repo.Name, r.owner.Login)
+}
+
+// OpenGraphImageURL is the image link previews show: the owner's avatar,
+// as on GitHub without a custom image.
+func (r *repoResolver) OpenGraphImageURL() uri { return uri(r.h.base + "/avatars/" + r.owner.Login) }
+
+// The fields of features Gatehouse lacks, answered as GitHub does for a
+// repository that has none of them.
+
+func (r *repoResolver) DiskUsage() *int32                     { return nil }
+func (r *repoResolver) IsSecurityPolicyEnabled() *bool        { return nil }
+func (r *repoResolver) IsBlankIssuesEnabled() bool            { return true }
+func (r *repoResolver) MirrorURL() *uri                       { return nil }
+func (r *repoResolver) UsesCustomOpenGraphImage() bool        { return false }
+func (r *repoResolver) SecurityPolicyURL() *uri               { return nil }
+func (r *repoResolver) TemplateRepository() *repoResolver     { return nil }
+func (r *repoResolver) LicenseInfo() *licenseResolver         { return nil }
+func (r *repoResolver) PrimaryLanguage() *languageResolver    { return nil }
+func (r *repoResolver) LatestRelease() *releaseResolver       { return nil }
+func (r *repoResolver) ViewerHasStarred() bool                { return false }
+func (r *repoResolver) ViewerDefaultMergeMethod() string      { return "MERGE" }
+func (r *repoResolver) ViewerPossibleCommitEmails() *[]string { return nil }
+
+// ViewerSubscription is UNSUBSCRIBED for a signed-in viewer: Gatehouse
+// sends no notifications of repository activity.
+func (r *repoResolver) ViewerSubscription() *string {
+	s := "UNSUBSCRIBED"
+	return &s
+}
+
+// ViewerDefaultCommitEmail is the viewer's e-mail, for those who may read
+// it (as Email on User).
+func (r *repoResolver) ViewerDefaultCommitEmail() *string {
+	u := r.rq.user()
+	if u == nil || !(r.rq.hasScope("user:email") || r.rq.hasScope("read:user")) {
+		return nil
+	}
+	return optString(u.Email)
+}
+
+func (r *repoResolver) Watchers(args connArgs) (*userConnection, error) {
+	_, info, err := paginate([]*userResolver{}, args)
+	return &userConnection{page: info}, err
+}
+
+func (r *repoResolver) Issues(args struct {
+	First, Last   *int32
+	After, Before *string
+	States        *[]string
+}) *countConnection {
+	return &countConnection{}
+}
+
+func (r *repoResolver) PullRequests(args struct {
+	First, Last   *int32
+	After, Before *string
+	States        *[]string
+}) *countConnection {
+	return &countConnection{}
+}
+
+func (r *repoResolver) RepositoryTopics(args connArgs) (*topicConnection, error) {
+	_, info, err := paginate([]*repoTopicResolver{}, args)
+	return &topicConnection{page: info}, err
+}
+
+type userConnection struct {
+	nodes []*userResolver
+	page  pageInfo
+}
+
+func (c *userConnection) Nodes() *[]*userResolver {
+	n := append([]*userResolver{}, c.nodes...)
+	return &n
+}
+func (c *userConnection) TotalCount() int32  { return int32(len(c.nodes)) }
+func (c *userConnection) PageInfo() pageInfo { return c.page }
+
+// countConnection is an IssueConnection or PullRequestConnection with
+// nothing in it.
+type countConnection struct{}
+
+func (countConnection) TotalCount() int32  { return 0 }
+func (countConnection) PageInfo() pageInfo { return pageInfo{} }
+
+type topicConnection struct {
+	nodes []*repoTopicResolver
+	page  pageInfo
+}
+
+func (c *topicConnection) Nodes() *[]*repoTopicResolver {
+	n := append([]*repoTopicResolver{}, c.nodes...)
+	return &n
+}
+func (c *topicConnection) TotalCount() int32  { return int32(len(c.nodes)) }
+func (c *topicConnection) PageInfo() pageInfo { return c.page }
+
+// Types the schema declares for fields that are always null or empty
+// here: they exist so that queries naming their fields validate.
+
+type repoTopicResolver struct{ topic *topicResolver }
+
+func (r *repoTopicResolver) ID() graphql.ID        { return graphql.ID(r.topic.ID()) }
+func (r *repoTopicResolver) Topic() *topicResolver { return r.topic }
+
+type topicResolver struct{ name string }
+
+func (r *topicResolver) ID() graphql.ID { return graphql.ID(nodeID("Topic", 0) + r.name) }
+func (r *topicResolver) Name() string   { return r.name }
+
+type licenseResolver struct{ key, name string }
+
+func (r *licenseResolver) ID() graphql.ID    { return graphql.ID(nodeID("License", 0) + r.key) }
+func (r *licenseResolver) Key() string       { return r.key }
+func (r *licenseResolver) Name() string      { return r.name }
+func (r *licenseResolver) Nickname() *string { return nil }
+
+type languageResolver struct{ name string }
+
+func (r *languageResolver) ID() graphql.ID { return graphql.ID(nodeID("Language", 0) + r.name) }
+func (r *languageResolver) Name() string   { return r.name }
+
+type releaseResolver struct {
+	tag, url string
+	at       time.Time
+}
+
+func (r *releaseResolver) ID() graphql.ID  { return graphql.ID(nodeID("Release", 0) + r.tag) }
+func (r *releaseResolver) Name() *string   { return optString(r.tag) }
+func (r *releaseResolver) TagName() string { return r.tag }
+func (r *releaseResolver) URL() uri        { return uri(r.url) }
+func (r *releaseResolver) PublishedAt() *dateTime {
+	if r.at.IsZero() {
+		return nil
+	}
+	return &dateTime{r.at}
 }
 
 // IsEmpty reports a repository nothing was ever pushed to.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/service"
 )
 
@@ -57,8 +58,6 @@ func (in *repoInput) unsupported() error {
 		return validation("Repository", "gitignore_template", "invalid", ".gitignore templates are not available on this server")
 	case in.LicenseTemplate != "":
 		return validation("Repository", "license_template", "invalid", "license templates are not available on this server")
-	case in.Archived != nil && *in.Archived:
-		return validation("Repository", "archived", "invalid", "archiving is not supported by this server")
 	}
 	return nil
 }
@@ -81,6 +80,9 @@ func (h *Handler) createRepo(rq *request, owner *gatehouse.User) error {
 	}
 	if err := in.unsupported(); err != nil {
 		return err
+	}
+	if in.Archived != nil && *in.Archived {
+		return validation("Repository", "archived", "invalid", "a repository cannot be created archived: archive it afterwards")
 	}
 	if in.TeamID != 0 {
 		return validation("Repository", "team_id", "invalid",
@@ -146,11 +148,20 @@ func (h *Handler) writeRepo(rq *request, status int, repo *gatehouse.Repo, perm 
 			return err
 		}
 	}
-	return rq.json(status, h.repository(repo, owner, perm, rq.user() != nil))
+	out := h.repository(repo, owner, perm, rq.user() != nil)
+	// repository (wire.go) does not set archived yet, so listings still
+	// say false; a single repository says it here.
+	out.Archived = repo.Archived()
+	return rq.json(status, out)
 }
 
-// handleRepoPatch is PATCH /repos/{owner}/{repo}: description, visibility
-// and default branch. Renaming is not supported yet.
+// msgArchived is GitHub's REST answer to a change of an archived
+// repository (git shows authz.MsgArchived instead).
+const msgArchived = "Repository was archived so is read-only."
+
+// handleRepoPatch is PATCH /repos/{owner}/{repo}: description, visibility,
+// default branch, name (the old one keeps redirecting) and archived. An
+// archived repository answers 403 to anything but unarchiving it.
 func (h *Handler) handleRepoPatch(rq *request) error {
 	repo, perm, err := rq.repo()
 	if err != nil {
@@ -160,8 +171,8 @@ func (h *Handler) handleRepoPatch(rq *request) error {
 	if err := rq.decode(&in); err != nil {
 		return err
 	}
-	if in.Name != nil && *in.Name != repo.Name {
-		return validation("Repository", "name", "invalid", "renaming repositories is not supported by this server")
+	if in.Name != nil && *in.Name == "" {
+		return validation("Repository", "name", "missing_field", "")
 	}
 	if err := in.unsupported(); err != nil {
 		return err
@@ -172,11 +183,33 @@ func (h *Handler) handleRepoPatch(rq *request) error {
 	}
 	err = h.svc.UpdateRepo(rq.Context(), rq.actor, repo, service.RepoChange{
 		Description: in.Description, Private: priv, DefaultBranch: in.DefaultBranch,
+		Name: in.Name, Archived: in.Archived,
 	})
 	if err != nil {
-		return err
+		return repoChangeRefused(err)
 	}
 	return h.writeRepo(rq, http.StatusOK, repo, perm)
+}
+
+// repoChangeRefused words the service's refusal of a repository change as
+// GitHub does: 403 for an archived repository, 422 naming the field for
+// bad or taken values.
+func repoChangeRefused(err error) error {
+	if errors.Is(err, authz.ErrArchived) {
+		return gatehouse.E("update repository", gatehouse.Forbidden, msgArchived)
+	}
+	switch gatehouse.ErrorKind(err) {
+	case gatehouse.Conflict:
+		return validation("Repository", "name", "custom", "name already exists on this account")
+	case gatehouse.Invalid:
+		field := "name"
+		var ge *gatehouse.Error
+		if errors.As(err, &ge) && ge.Field != "" {
+			field = ge.Field
+		}
+		return validation("Repository", field, "invalid", gatehouse.ErrorMessage(err))
+	}
+	return err
 }
 
 // handleRepoDelete is DELETE /repos/{owner}/{repo}: 204. The route needs

@@ -310,6 +310,9 @@ func (rt *route) fineGrainedRefusal(actor *gatehouse.Actor) string {
 
 // refused words the service's refusal of the route's repository.
 func (rq *request) refused(err error) error {
+	if errors.Is(err, authz.ErrArchived) {
+		return gatehouse.E("authorize", gatehouse.Forbidden, msgArchived)
+	}
 	if errors.Is(err, authz.ErrPermission) {
 		return gatehouse.E("authorize", gatehouse.Forbidden, authz.MsgNotAccessible)
 	}

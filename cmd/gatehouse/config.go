@@ -52,6 +52,16 @@ type serveConfig struct {
 	GitMaxProcesses, GitMaxProcessesPerClient int
 	// MaxPushMiB refuses a push whose pack is larger; 0: no limit.
 	MaxPushMiB int
+	// PackCacheMiB bounds the pack cache (DATA/cache/packs, see
+	// docs/pack-cache.md); 0 keeps no cache. PackCacheMaxAge bounds an
+	// entry's age.
+	PackCacheMiB    int
+	PackCacheMaxAge time.Duration
+	// MaxPackGenerations is the most packs generated at once (cache hits
+	// do not count; 0: no limit); beyond it a fetch waits up to
+	// PackGenerationWait, then is refused with a message.
+	MaxPackGenerations int
+	PackGenerationWait time.Duration
 	// Metrics says who may read /metrics: "loopback" (the default:
 	// clients on the server's own machine), "open" (anyone) or "off".
 	Metrics string
@@ -95,6 +105,10 @@ func serveEnv() [][2]string {
 		{"git-max-processes", "GATEHOUSE_GIT_MAX_PROCESSES"},
 		{"git-max-processes-per-client", "GATEHOUSE_GIT_MAX_PROCESSES_PER_CLIENT"},
 		{"max-push-size", "GATEHOUSE_MAX_PUSH_SIZE"},
+		{"pack-cache-size", "GATEHOUSE_PACK_CACHE_SIZE"},
+		{"pack-cache-max-age", "GATEHOUSE_PACK_CACHE_MAX_AGE"},
+		{"max-pack-generations", "GATEHOUSE_MAX_PACK_GENERATIONS"},
+		{"pack-generation-wait", "GATEHOUSE_PACK_GENERATION_WAIT"},
 		{"metrics", "GATEHOUSE_METRICS"},
 		{"ssh-listen", "GATEHOUSE_SSH_LISTEN"},
 		{"ssh-external", "GATEHOUSE_SSH_EXTERNAL"},
@@ -112,6 +126,10 @@ func newServeConfig() *serveConfig {
 		GitMaxProcesses:          githttp.DefaultMaxProcesses,
 		GitMaxProcessesPerClient: githttp.DefaultMaxProcessesPerClient,
 		MaxPushMiB:               gitrepo.DefaultMaxPushBytes >> 20,
+		PackCacheMiB:             defaultPackCacheMiB,
+		PackCacheMaxAge:          gitrepo.DefaultPackCacheMaxAge,
+		MaxPackGenerations:       defaultPackGenerations(),
+		PackGenerationWait:       gitrepo.DefaultGenerationWait,
 		Metrics:                  "loopback",
 	}
 }
@@ -132,6 +150,10 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.GitMaxProcesses, "git-max-processes", c.GitMaxProcesses, "most git processes running at once; more git requests are refused with a message")
 	fs.IntVar(&c.GitMaxProcessesPerClient, "git-max-processes-per-client", c.GitMaxProcessesPerClient, "most git processes running at once for one client address (IPv6: per /64)")
 	fs.IntVar(&c.MaxPushMiB, "max-push-size", c.MaxPushMiB, "largest push accepted, in MiB (0: no limit)")
+	fs.IntVar(&c.PackCacheMiB, "pack-cache-size", c.PackCacheMiB, "size of the cache of packs served to clones, in MiB, on local disk in DATA/cache/packs (0: no cache)")
+	fs.DurationVar(&c.PackCacheMaxAge, "pack-cache-max-age", c.PackCacheMaxAge, "oldest a cached pack may be")
+	fs.IntVar(&c.MaxPackGenerations, "max-pack-generations", c.MaxPackGenerations, "most packs generated at once (cache hits do not count; 0: no limit); more fetches wait, then are refused with a message")
+	fs.DurationVar(&c.PackGenerationWait, "pack-generation-wait", c.PackGenerationWait, "how long a fetch waits for one of --max-pack-generations before it is refused")
 	fs.StringVar(&c.Metrics, "metrics", c.Metrics, "who may read /metrics: loopback, open or off")
 	fs.StringVar(&c.SSHListen, "ssh-listen", c.SSHListen, "address of the SSH server for git, e.g. :2222 (default: no SSH)")
 	fs.StringVar(&c.SSHExternal, "ssh-external", c.SSHExternal, "host or host:port shown in SSH clone URLs (default from --ssh-listen)")
@@ -233,6 +255,18 @@ func (c *serveConfig) validate() error {
 	}
 	if c.MaxPushMiB < 0 {
 		return usagef("%s must not be negative (0: no limit)", c.name("max-push-size"))
+	}
+	if c.PackCacheMiB < 0 {
+		return usagef("%s must not be negative (0: no cache)", c.name("pack-cache-size"))
+	}
+	if c.PackCacheMaxAge < time.Second {
+		return usagef("%s %q: use a duration of at least 1s such as 10m", c.name("pack-cache-max-age"), c.PackCacheMaxAge.String())
+	}
+	if c.MaxPackGenerations < 0 {
+		return usagef("%s must not be negative (0: no limit)", c.name("max-pack-generations"))
+	}
+	if c.PackGenerationWait < 0 {
+		return usagef("%s must not be negative", c.name("pack-generation-wait"))
 	}
 	switch c.Metrics {
 	case "loopback", "open", "off":

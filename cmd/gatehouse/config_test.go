@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,10 @@ func TestServeConfigDefaults(t *testing.T) {
 		GitMaxProcesses:          64,
 		GitMaxProcessesPerClient: 8,
 		MaxPushMiB:               2048,
+		PackCacheMiB:             1024,
+		PackCacheMaxAge:          10 * time.Minute,
+		MaxPackGenerations:       2 * runtime.NumCPU(),
+		PackGenerationWait:       5 * time.Second,
 		Metrics:                  "loopback",
 	}
 	c.fromEnv, c.level, c.network = nil, 0, want.network
@@ -173,6 +178,11 @@ func TestServeConfigRefusesBadEnvironment(t *testing.T) {
 		{"GATEHOUSE_SMTP_ADDR", "mail.example.com", `GATEHOUSE_SMTP_ADDR "mail.example.com": use host:port`},
 		{"GATEHOUSE_SMTP_FROM", "not an address", `GATEHOUSE_SMTP_FROM "not an address" is not an e-mail address`},
 		{"GATEHOUSE_SMTP_USER", "gatehouse", `GATEHOUSE_SMTP_USER needs --smtp-addr`},
+		{"GATEHOUSE_PACK_CACHE_SIZE", "-1", `GATEHOUSE_PACK_CACHE_SIZE must not be negative (0: no cache)`},
+		{"GATEHOUSE_PACK_CACHE_MAX_AGE", "soon", `GATEHOUSE_PACK_CACHE_MAX_AGE "soon"`},
+		{"GATEHOUSE_PACK_CACHE_MAX_AGE", "10ms", `GATEHOUSE_PACK_CACHE_MAX_AGE "10ms": use a duration of at least 1s such as 10m`},
+		{"GATEHOUSE_MAX_PACK_GENERATIONS", "-2", `GATEHOUSE_MAX_PACK_GENERATIONS must not be negative (0: no limit)`},
+		{"GATEHOUSE_PACK_GENERATION_WAIT", "-1s", `GATEHOUSE_PACK_GENERATION_WAIT must not be negative`},
 	} {
 		_, err := loadServe(nil, map[string]string{c.env: c.value})
 		if !isUsage(err) || !strings.Contains(err.Error(), c.want) {
@@ -209,6 +219,9 @@ func TestServeConfigRefusesBadFlags(t *testing.T) {
 		{[]string{"--smtp-addr", "mail.example.com"}, `--smtp-addr "mail.example.com": use host:port`},
 		{[]string{"--smtp-from", "Gatehouse <gh@example.com>\r\nBcc: x@example.com"}, "is not an e-mail address"},
 		{[]string{"extra"}, "serve takes no arguments"},
+		{[]string{"--pack-cache-size", "-5"}, "--pack-cache-size must not be negative"},
+		{[]string{"--pack-cache-max-age", "0s"}, `--pack-cache-max-age "0s": use a duration of at least 1s`},
+		{[]string{"--max-pack-generations", "-1"}, "--max-pack-generations must not be negative"},
 	} {
 		_, err := loadServe(c.args, nil)
 		if !isUsage(err) || !strings.Contains(err.Error(), c.want) {

@@ -366,6 +366,9 @@ func (h *Handler) fail(rq *request, err error) {
 		writeError(rq.w, status, msgRequiresAuth, nil)
 		return
 	case gatehouse.Forbidden:
+		if errors.Is(err, authz.ErrArchived) {
+			msg = msgArchived // GitHub's REST wording; git shows authz.MsgArchived
+		}
 		writeError(rq.w, status, msg, nil)
 		return
 	case gatehouse.Invalid:

@@ -266,6 +266,7 @@ func (h *Handler) repository(r *gatehouse.Repo, owner *gatehouse.User, perm gate
 		Name:             r.Name,
 		FullName:         r.FullName(),
 		Private:          r.Private,
+		Archived:         r.Archived(),
 		Owner:            h.simpleUser(owner),
 		HTMLURL:          html,
 		Description:      optString(r.Description),

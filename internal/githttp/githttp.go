@@ -373,7 +373,7 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 	}
 	release, busy := h.acquire(r)
 	if busy != nil {
-		h.refuseRPC(w, service, br, busy)
+		h.refuseRPC(w, service, br, busy.message())
 		return
 	}
 	hd := w.Header()
@@ -394,6 +394,16 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 	}
 	err := h.Repos.Run(ctx, repo.ID, service, opts)
 	release() // git has exited: the bookkeeping below needs no slot
+	var packBusy *gitrepo.BusyError
+	if errors.As(err, &packBusy) {
+		// Every pack generation slot stayed taken; nothing of git's
+		// answer went out (gitrepo held it back), so the refusal can.
+		h.Log.Warn("pack generation limit reached", "repo", repo.FullName(), "limit", packBusy.Generations, "request_id", httpx.RequestID(ctx))
+		if !out.wrote {
+			h.refuseRPC(w, service, br, packBusy.Message(retryAfter))
+		}
+		return
+	}
 	if err != nil {
 		stalled := in.stalled() || out.stalled()
 		switch {
@@ -461,20 +471,21 @@ func (h *Handler) bodyFailed(w http.ResponseWriter, r *http.Request, in *idleRea
 }
 
 // refuseRPC answers an upload-pack or receive-pack request that got no
-// process slot. git does not show the body of an error status to an RPC
-// (it prints only "RPC failed; HTTP 503"), so the answer is a 200 whose
+// process slot (or, for a fetch, no pack generation slot), saying why.
+// git does not show the body of an error status to an RPC (it prints
+// only "RPC failed; HTTP 503"), so the answer is a 200 whose
 // content git reports: an ERR pkt-line, which fetch prints as "fatal:
 // remote error: …", or for a push that asked for the side-band a message
 // on its error band, which push prints as "remote: …". Retry-After is
 // there for other clients and for the logs.
-func (h *Handler) refuseRPC(w http.ResponseWriter, service gitrepo.Service, br *bufio.Reader, b *busy) {
+func (h *Handler) refuseRPC(w http.ResponseWriter, service gitrepo.Service, br *bufio.Reader, why string) {
 	hd := w.Header()
 	hd.Set("Content-Type", "application/x-git-"+string(service)+"-result")
 	hd.Set("Retry-After", strconv.Itoa(retryAfter))
 	noCache(hd)
-	msg := "ERR " + b.message() + "\n"
+	msg := "ERR " + why + "\n"
 	if service == gitrepo.ReceivePack && wantsSideband(br) {
-		msg = "\x03" + b.message()
+		msg = "\x03" + why
 	}
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintf(w, "%04x%s", len(msg)+4, msg)

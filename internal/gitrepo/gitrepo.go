@@ -37,6 +37,9 @@ type Dir struct {
 	// receive.maxInputSize); 0 means DefaultMaxPushBytes, negative means
 	// no limit.
 	MaxPushBytes int64
+	// PackCache, if set, serves fetches through the pack cache and bounds
+	// the pack generations running at once (see packcache.go).
+	PackCache *PackCache
 
 	advOnce  sync.Once
 	advState *advertiser // see advertise.go
@@ -192,6 +195,10 @@ func (d *Dir) Run(ctx context.Context, id int64, service Service, opts RunOption
 		args = append(args, "--advertise-refs")
 	}
 	args = append(args, ".")
+	packHook := service == UploadPack && !opts.Advertise && d.PackCache.enabled()
+	if packHook {
+		args = append([]string{"-c", packHookConfig}, args...)
+	}
 	hooks := service == ReceivePack && !opts.Advertise
 	if hooks && d.Hooks != "" {
 		args = append([]string{"-c", "core.hooksPath=" + d.Hooks}, args...)
@@ -211,6 +218,13 @@ func (d *Dir) Run(ctx context.Context, id int64, service Service, opts RunOption
 		cmd.Env = append(append(cmd.Env, d.HookEnv...), opts.Env...)
 	}
 	cmd.Stdout = opts.Stdout
+	var packs *packRun
+	if packHook {
+		var err error
+		if packs, err = d.PackCache.attach(ctx, d, cmd, d.Path(id), opts.Stdout, true); err != nil {
+			return fmt.Errorf("git %s: %w", service, err)
+		}
+	}
 	var stderr tailBuffer
 	cmd.Stderr = &stderr
 	// Feed stdin from our own goroutine rather than exec's: Wait would wait
@@ -224,7 +238,14 @@ func (d *Dir) Run(ctx context.Context, id int64, service Service, opts RunOption
 			return fmt.Errorf("git %s: %w", service, err)
 		}
 	}
-	if err := cmd.Start(); err != nil {
+	err := cmd.Start()
+	if packs != nil {
+		packs.started()
+	}
+	if err != nil {
+		if packs != nil {
+			packs.finish()
+		}
 		return fmt.Errorf("git %s: %w", service, err)
 	}
 	if stdin != nil {
@@ -233,7 +254,15 @@ func (d *Dir) Run(ctx context.Context, id int64, service Service, opts RunOption
 			stdin.Close()
 		}()
 	}
-	if err := cmd.Wait(); err != nil {
+	err = cmd.Wait()
+	if packs != nil {
+		// A refused pack generation: upload-pack was stopped, and what it
+		// had written was held back (see BusyError).
+		if berr := packs.finish(); berr != nil {
+			return fmt.Errorf("git %s: %w", service, berr)
+		}
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("git %s: %w", service, ctx.Err())
 		}

@@ -45,6 +45,10 @@ func (d *Dir) Serve(ctx context.Context, id int64, service Service, opts ServeOp
 	if service == ReceivePack && d.Hooks != "" {
 		args = append([]string{"-c", "core.hooksPath=" + d.Hooks}, args...)
 	}
+	packHook := service == UploadPack && d.PackCache.enabled()
+	if packHook {
+		args = append([]string{"-c", packHookConfig}, args...)
+	}
 	cmd := d.command(ctx, d.Path(id), args...)
 	if opts.Protocol != "" {
 		cmd.Env = append(cmd.Env, "GIT_PROTOCOL="+opts.Protocol)
@@ -53,6 +57,15 @@ func (d *Dir) Serve(ctx context.Context, id int64, service Service, opts ServeOp
 		cmd.Env = append(append(cmd.Env, d.HookEnv...), opts.Env...)
 	}
 	cmd.Stdout = opts.Stdout
+	var packs *packRun
+	if packHook {
+		// Not held back: over SSH a refusal goes to stderr, which git
+		// shows whatever upload-pack has sent.
+		var err error
+		if packs, err = d.PackCache.attach(ctx, d, cmd, d.Path(id), opts.Stdout, false); err != nil {
+			return -1, fmt.Errorf("git %s: %w", service, err)
+		}
+	}
 	var tail tailBuffer
 	cmd.Stderr = &tail
 	if opts.Stderr != nil {
@@ -67,7 +80,14 @@ func (d *Dir) Serve(ctx context.Context, id int64, service Service, opts ServeOp
 			return -1, fmt.Errorf("git %s: %w", service, err)
 		}
 	}
-	if err := cmd.Start(); err != nil {
+	err := cmd.Start()
+	if packs != nil {
+		packs.started()
+	}
+	if err != nil {
+		if packs != nil {
+			packs.finish()
+		}
 		return -1, fmt.Errorf("git %s: %w", service, err)
 	}
 	if stdin != nil {
@@ -76,7 +96,12 @@ func (d *Dir) Serve(ctx context.Context, id int64, service Service, opts ServeOp
 			stdin.Close()
 		}()
 	}
-	err := cmd.Wait()
+	err = cmd.Wait()
+	if packs != nil {
+		if berr := packs.finish(); berr != nil {
+			return -1, fmt.Errorf("git %s: %w", service, berr)
+		}
+	}
 	if ctx.Err() != nil {
 		return -1, fmt.Errorf("git %s: %w", service, ctx.Err())
 	}

@@ -284,7 +284,14 @@ func (s *Server) exec(ctx context.Context, c *conn, ch ssh.Channel, line, protoc
 	status, err := s.cfg.Repos.Serve(ctx, repo.ID, cmd.Service, opts)
 	c.running.Add(-1)
 	release()
+	var packBusy *gitrepo.BusyError
 	switch {
+	case errors.As(err, &packBusy):
+		// Every pack generation slot stayed taken: git shows what comes
+		// on stderr, whatever upload-pack had sent.
+		log.Warn("pack generation limit reached", "limit", packBusy.Generations)
+		fmt.Fprintf(stderr, "ERROR: %s\n", packBusy.Message(packRetrySeconds))
+		return 1
 	case err != nil && ctx.Err() != nil:
 		log.Info("SSH git command stopped: the connection ended", "duration", time.Since(start))
 		return 1
@@ -307,6 +314,10 @@ func (s *Server) exec(ctx context.Context, c *conn, ch ssh.Channel, line, protoc
 	log.Info("SSH git command", "status", status, "duration", time.Since(start))
 	return status
 }
+
+// packRetrySeconds is when a fetch refused for lack of a pack generation
+// slot is told to try again.
+const packRetrySeconds = 10
 
 // refusal words a refused repository decision for git's user, or returns
 // "" for a failure that is not a refusal.

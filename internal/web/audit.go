@@ -35,6 +35,10 @@ var auditActionKeys = map[gatehouse.AuditAction]string{
 	gatehouse.AuditRepoAddMember:    "audit.action_repo_add_member",
 	gatehouse.AuditRepoUpdateMember: "audit.action_repo_update_member",
 	gatehouse.AuditRepoRemoveMember: "audit.action_repo_remove_member",
+	gatehouse.AuditRepoArchive:      "audit.action_repo_archived",
+	gatehouse.AuditRepoUnarchive:    "audit.action_repo_unarchived",
+	gatehouse.AuditRepoRename:       "audit.action_repo_rename",
+	gatehouse.AuditRepoDestroy:      "audit.action_repo_destroy",
 
 	gatehouse.AuditOrgCreate:         "audit.action_org_create",
 	gatehouse.AuditOrgUpdate:         "audit.action_org_update",

@@ -297,7 +297,11 @@ func (h *Handler) handleTree(w http.ResponseWriter, r *http.Request) {
 			if en.Name == name {
 				content, more, err := v.ReadBlob(ctx, en, maxReadme)
 				if err == nil && !more {
-					d.ReadmeName, d.Readme = name, renderReadme(name, content)
+					at := ref.Name
+					if ref.Kind == "commit" {
+						at = ref.Commit
+					}
+					d.ReadmeName, d.Readme = name, h.readmes.render(readmeBase{Repo: v.Repo.FullName(), Ref: at, Dir: p}, name, content)
 				}
 			}
 		}

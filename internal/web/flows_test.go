@@ -84,7 +84,7 @@ func TestRepoRoutes(t *testing.T) {
 	anon := e.client()
 	res = anon.get("/alice/pub")
 	wantStatus(t, "public repo, anonymous", res, http.StatusOK)
-	if !strings.Contains(res.Body, "<h1>pub</h1>") {
+	if !strings.Contains(res.Body, `<h1 id="user-content-pub">pub</h1>`) {
 		t.Error("README not rendered")
 	}
 	wantStatus(t, "missing user", anon.get("/nobody"), http.StatusNotFound)

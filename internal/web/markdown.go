@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"html/template"
 	"net/url"
 	"path"
@@ -34,8 +35,9 @@ import (
 //
 //  1. goldmark: heading ids as GitHub makes them, task-list classes, and
 //     fenced code highlighted with chroma's CSS classes (highlight.go).
-//  2. rewriteHTML: relative links and images resolved against the
-//     repository; ids and in-page links prefixed with "user-content-" (as
+//  2. rewriteHTML: the HTML parsed as a browser would (so that unclosed
+//     or stray raw tags cannot reach the page around the README);
+//     relative links and images resolved against the repository; ids and in-page links prefixed with "user-content-" (as
 //     GitHub does, so that a README cannot clobber the page's own ids);
 //     images from other hosts turned into links, since the pages'
 //     Content-Security-Policy (img-src 'self') would block them.
@@ -78,6 +80,60 @@ func renderReadmeAt(base readmeBase, name string, content []byte) template.HTML 
 	return template.HTML(`<pre class="readme-text">` + template.HTMLEscapeString(text) + `</pre>`)
 }
 
+// readmeCache keeps rendered READMEs, keyed by what they were rendered
+// from, so that a large README costs its rendering (a quarter of a
+// second at 200 KB) once, not on every view. A Handler owns one; it is
+// safe for concurrent use.
+type readmeCache struct {
+	mu    sync.Mutex
+	max   int // bytes of HTML kept
+	size  int
+	items map[[sha256.Size]byte]template.HTML
+	order [][sha256.Size]byte // oldest first
+}
+
+// newReadmeCache keeps up to maxBytes of rendered HTML.
+func newReadmeCache(maxBytes int) *readmeCache {
+	return &readmeCache{max: maxBytes, items: map[[sha256.Size]byte]template.HTML{}}
+}
+
+// render is renderReadmeAt, from the cache when it can be.
+func (c *readmeCache) render(base readmeBase, name string, content []byte) template.HTML {
+	h := sha256.New()
+	for _, s := range []string{base.Repo, base.Ref, base.Dir, name} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	h.Write(content)
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	c.mu.Lock()
+	out, ok := c.items[key]
+	c.mu.Unlock()
+	if ok {
+		return out
+	}
+	out = renderReadmeAt(base, name, content)
+	if len(out) > c.max {
+		return out
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.items[key]; ok {
+		return out
+	}
+	for c.size+len(out) > c.max {
+		old := c.order[0]
+		c.order = c.order[1:]
+		c.size -= len(c.items[old])
+		delete(c.items, old)
+	}
+	c.items[key] = out
+	c.order = append(c.order, key)
+	c.size += len(out)
+	return out
+}
+
 // markdown renders GitHub-flavoured Markdown as safe HTML.
 func markdown(src string, base readmeBase) string {
 	r := readmeRenderer()
@@ -108,6 +164,11 @@ var readmeRenderer = sync.OnceValue(func() *markdownRenderer {
 
 func newGoldmark() goldmark.Markdown {
 	return goldmark.New(
+		goldmark.WithParser(parser.NewParser(
+			parser.WithBlockParsers(blockParsers()...),
+			parser.WithInlineParsers(parser.DefaultInlineParsers()...),
+			parser.WithParagraphTransformers(parser.DefaultParagraphTransformers()...),
+		)),
 		goldmark.WithExtensions(
 			extension.Linkify,
 			// Alignment as the align attribute: the default, a style
@@ -129,8 +190,49 @@ func newGoldmark() goldmark.Markdown {
 	)
 }
 
+// blockParsers are goldmark's, with lists and block quotes nested at
+// most maxNesting deep (goldmark takes time quadratic in the depth of a
+// line like "- - - - … x").
+func blockParsers() []util.PrioritizedValue {
+	return []util.PrioritizedValue{
+		util.Prioritized(parser.NewSetextHeadingParser(), 100),
+		util.Prioritized(parser.NewThematicBreakParser(), 200),
+		util.Prioritized(nestingGuard{parser.NewListParser()}, 300),
+		util.Prioritized(nestingGuard{parser.NewListItemParser()}, 400),
+		util.Prioritized(parser.NewCodeBlockParser(), 500),
+		util.Prioritized(parser.NewATXHeadingParser(), 600),
+		util.Prioritized(parser.NewFencedCodeBlockParser(), 700),
+		util.Prioritized(nestingGuard{parser.NewBlockquoteParser()}, 800),
+		util.Prioritized(parser.NewHTMLBlockParser(), 900),
+		util.Prioritized(parser.NewParagraphParser(), 1000),
+	}
+}
+
+// nestingGuard opens its container only maxNesting containers deep;
+// deeper, the line is what the other parsers make of it.
+type nestingGuard struct{ parser.BlockParser }
+
+func (g nestingGuard) Open(parent ast.Node, reader text.Reader, pc parser.Context) (ast.Node, parser.State) {
+	depth := 0
+	for n := parent; n != nil; n = n.Parent() {
+		switch n.Kind() {
+		case ast.KindList, ast.KindListItem, ast.KindBlockquote:
+			if depth++; depth >= maxNesting {
+				return nil, parser.NoChildren
+			}
+		}
+	}
+	return g.BlockParser.Open(parent, reader, pc)
+}
+
 // Bounds of the work of one README.
 const (
+	// maxNesting is how deep lists (two each: list and item) and block
+	// quotes nest.
+	maxNesting = 32
+	// maxCodeHighlight is how many bytes of fenced code are highlighted;
+	// chroma takes about a second for a few hundred KB.
+	maxCodeHighlight = 64 << 10
 	// maxBlockDelims is the most delimiters ([ ] ![ * _ ~) one block
 	// (paragraph, heading, table cell) has parsed; more are text.
 	maxBlockDelims = 2000
@@ -195,9 +297,9 @@ type readmeTransformer struct{}
 
 func (readmeTransformer) Transform(doc *ast.Document, reader text.Reader, _ parser.Context) {
 	src := reader.Source()
-	used := map[string]bool{}
+	ids := slugs{used: map[string]bool{}, next: map[string]int{}}
 	linkBytes := len(src) + maxLinkBytes
-	highlight := maxHighlight
+	highlight := maxCodeHighlight
 	var unlink []ast.Node
 	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
@@ -207,7 +309,7 @@ func (readmeTransformer) Transform(doc *ast.Document, reader text.Reader, _ pars
 		case *ast.Heading:
 			var b bytes.Buffer
 			plainText(&b, n, src)
-			n.SetAttributeString("id", []byte(uniqueSlug(used, headingSlug(b.String()))))
+			n.SetAttributeString("id", []byte(ids.unique(headingSlug(b.String()))))
 		case *ast.ListItem:
 			if fc := n.FirstChild(); fc != nil {
 				if _, ok := fc.FirstChild().(*extast.TaskCheckBox); ok {
@@ -265,10 +367,11 @@ func plainText(b *bytes.Buffer, n ast.Node, src []byte) {
 }
 
 // headingSlug is GitHub's anchor of a heading's text: lower case, without
-// punctuation but '-' and '_', spaces as '-'.
+// punctuation but '-' and '_', each space a '-' (so "Title ![badge](…)"
+// is "title-", as on GitHub).
 func headingSlug(s string) string {
 	var b strings.Builder
-	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
+	for _, r := range strings.ToLower(s) {
 		switch {
 		case r == ' ':
 			b.WriteByte('-')
@@ -279,13 +382,20 @@ func headingSlug(s string) string {
 	return b.String()
 }
 
-// uniqueSlug numbers repeats as GitHub does: "a", "a-1", "a-2".
-func uniqueSlug(used map[string]bool, s string) string {
+// slugs numbers repeated slugs as GitHub does: "a", "a-1", "a-2", never
+// giving one that an earlier heading has.
+type slugs struct {
+	used map[string]bool
+	next map[string]int
+}
+
+func (u *slugs) unique(s string) string {
 	id := s
-	for i := 1; used[id]; i++ {
-		id = s + "-" + strconv.Itoa(i)
+	for i := u.next[s]; u.used[id]; i++ {
+		id = s + "-" + strconv.Itoa(i+1)
+		u.next[s] = i + 1
 	}
-	used[id] = true
+	u.used[id] = true
 	return id
 }
 
@@ -533,6 +643,7 @@ func readmePolicy() *bluemonday.Policy {
 		"code", "em", "strong", "b", "i", "u", "s", "strike", "del", "ins", "sub", "sup", "kbd", "samp",
 		"var", "tt", "q", "abbr", "cite", "dfn", "mark", "small", "ruby", "rt", "rp", "bdi", "bdo")
 	p.AllowLists()
+	p.AllowAttrs("start").Matching(bluemonday.Integer).OnElements("ol")
 	p.AllowTables()
 
 	ids := regexp.MustCompile(`^user-content-[-\p{L}\p{M}\p{N}\p{Pc}.:]*$`)

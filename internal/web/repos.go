@@ -138,7 +138,7 @@ func (h *Handler) handleRepo(w http.ResponseWriter, r *http.Request) {
 				h.serverError(w, r, err)
 				return
 			default:
-				d.ReadmeName, d.Readme = readme, renderReadme(readme, content)
+				d.ReadmeName, d.Readme = readme, h.readmes.render(readmeBase{Repo: repo.FullName(), Ref: repo.DefaultBranch}, readme, content)
 			}
 		}
 	}

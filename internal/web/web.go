@@ -59,11 +59,14 @@ type Config struct {
 
 // Handler serves the web UI.
 type Handler struct {
-	cfg   Config
-	log   *slog.Logger
-	pages map[string]*pageTemplate
-	mux   *http.ServeMux
-	root  http.Handler
+	cfg Config
+	log *slog.Logger
+	// readmes keeps rendered READMEs (rendering a large one costs
+	// hundreds of milliseconds), by content and place.
+	readmes *readmeCache
+	pages   map[string]*pageTemplate
+	mux     *http.ServeMux
+	root    http.Handler
 }
 
 // Durations of a session and of sudo mode.
@@ -78,7 +81,7 @@ func New(cfg Config) *Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &Handler{cfg: cfg, log: cfg.Log}
+	h := &Handler{cfg: cfg, log: cfg.Log, readmes: newReadmeCache(16 << 20)}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

@@ -358,16 +358,27 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 		defer zr.Close()
 		body = zr
 	}
-	if service == gitrepo.UploadPack && protocol == "version=2" {
-		// A v2 ls-refs is answered without a process; anything else goes
-		// to git with the bytes read so far put back in front.
+	var request []byte // the whole body, when it was small enough to read first
+	// A v2 ls-refs, and a clone whose answer the pack cache kept, are
+	// answered without a process; anything else goes to git with the
+	// bytes read so far put back in front. A v0 body is read first only
+	// when it says it is small, as git's clone requests do: git starts at
+	// once for the others, as it always has.
+	small := r.ContentLength >= 0 && r.ContentLength <= maxPeek
+	if service == gitrepo.UploadPack && (protocol == "version=2" || small) {
 		head, err := io.ReadAll(io.LimitReader(body, maxPeek+1))
 		if err != nil {
 			h.bodyFailed(w, r, in, err)
 			return
 		}
-		if len(head) <= maxPeek && h.lsRefs(w, r, repo, head) {
-			return
+		if len(head) <= maxPeek {
+			if protocol == "version=2" && h.lsRefs(w, r, repo, head) {
+				return
+			}
+			if h.keptAnswer(w, r, rc, stop, repo, protocol, head) {
+				return
+			}
+			request = head
 		}
 		body = io.MultiReader(bytes.NewReader(head), body)
 	}
@@ -380,7 +391,7 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 	hd.Set("Content-Type", "application/x-git-"+string(service)+"-result")
 	noCache(hd)
 	out := &idleWriter{w: w, rc: rc, idle: idle, stop: stop}
-	opts := gitrepo.RunOptions{Protocol: protocol, Stdin: body, Stdout: out}
+	opts := gitrepo.RunOptions{Protocol: protocol, Stdin: body, Stdout: out, Request: request}
 	if service == gitrepo.ReceivePack {
 		// What push protection's pre-receive hook reports and records.
 		p := pushprotect.Push{Repo: repo.FullName(), Pusher: actor.Login(), PusherID: actor.UserID(), IP: actor.ClientIP(), RequestID: httpx.RequestID(ctx)}
@@ -434,8 +445,27 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 	}
 }
 
-// maxPeek is how much of a v2 upload-pack request is read before
-// deciding whether git must run: ls-refs requests are far smaller.
+// keptAnswer answers an upload-pack request with the answer git gave to
+// the same request in the same repository state, if the pack cache kept
+// it (gitrepo.ServeAnswer), and reports whether it did.
+func (h *Handler) keptAnswer(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, stop context.CancelCauseFunc, repo *gatehouse.Repo, protocol string, body []byte) bool {
+	hd := w.Header()
+	hd.Set("Content-Type", "application/x-git-upload-pack-result")
+	noCache(hd)
+	out := &idleWriter{w: w, rc: rc, idle: h.idleTimeout(), stop: stop}
+	served, err := h.Repos.ServeAnswer(r.Context(), repo.ID, protocol, body, out)
+	if !served {
+		hd.Del("Content-Type")
+		return false
+	}
+	if err != nil {
+		h.Log.Info("kept answer not sent whole", "repo", repo.FullName(), "err", err, "request_id", httpx.RequestID(r.Context()))
+	}
+	return true
+}
+
+// maxPeek is how much of an upload-pack request is read before deciding
+// whether git must run: ls-refs requests and clones are far smaller.
 const maxPeek = 64 << 10
 
 // lsRefs answers a whole v2 upload-pack request body if it is an ls-refs

@@ -183,6 +183,10 @@ type RunOptions struct {
 	Env    []string
 	Stdin  io.Reader
 	Stdout io.Writer
+	// Request, if set, is the whole of Stdin, read by the caller: an
+	// upload-pack answer to a clone request may then be kept for
+	// ServeAnswer.
+	Request []byte
 }
 
 // Run runs service for repository id with --stateless-rpc, streaming
@@ -197,7 +201,7 @@ func (d *Dir) Run(ctx context.Context, id int64, service Service, opts RunOption
 	args = append(args, ".")
 	packHook := service == UploadPack && !opts.Advertise && d.PackCache.enabled()
 	if packHook {
-		args = append([]string{"-c", packHookConfig}, args...)
+		args = append(d.uploadPackOptions(), args...)
 	}
 	hooks := service == ReceivePack && !opts.Advertise
 	if hooks && d.Hooks != "" {
@@ -217,12 +221,37 @@ func (d *Dir) Run(ctx context.Context, id int64, service Service, opts RunOption
 	if hooks {
 		cmd.Env = append(append(cmd.Env, d.HookEnv...), opts.Env...)
 	}
-	cmd.Stdout = opts.Stdout
+	stdout := opts.Stdout
 	var packs *packRun
+	succeeded := false
+	if packHook {
+		c := d.PackCache
+		c.init(d)
+		if rec := c.recordAnswer(absPath(d.Path(id)), d.uploadPackOptions(), opts.Protocol, opts.Request, stdout); rec != nil {
+			stdout = rec
+			kept := false
+			defer func() { rec.finish(c, kept) }()
+			// Kept when upload-pack succeeded and its one pack came
+			// from the cache (see answer.go).
+			defer func() { kept = succeeded && packs != nil && packs.fromCacheOnly() }()
+		}
+	}
+	cmd.Stdout = stdout
 	if packHook {
 		var err error
-		if packs, err = d.PackCache.attach(ctx, d, cmd, d.Path(id), opts.Stdout, true); err != nil {
+		if packs, err = d.PackCache.attach(ctx, d, cmd, d.Path(id), stdout, true); err != nil {
 			return fmt.Errorf("git %s: %w", service, err)
+		}
+	}
+	var out *outPipe
+	var outTo io.Writer
+	if w := cmd.Stdout; w != nil {
+		if _, isFile := w.(*os.File); !isFile {
+			var err error
+			if out, err = newOutPipe(); err != nil {
+				return fmt.Errorf("git %s: %w", service, err)
+			}
+			cmd.Stdout, outTo = out.w, w
 		}
 	}
 	var stderr tailBuffer
@@ -239,10 +268,16 @@ func (d *Dir) Run(ctx context.Context, id int64, service Service, opts RunOption
 		}
 	}
 	err := cmd.Start()
+	if out != nil {
+		out.start(outTo)
+	}
 	if packs != nil {
 		packs.started()
 	}
 	if err != nil {
+		if out != nil {
+			out.wait(0)
+		}
 		if packs != nil {
 			packs.finish()
 		}
@@ -255,6 +290,13 @@ func (d *Dir) Run(ctx context.Context, id int64, service Service, opts RunOption
 		}()
 	}
 	err = cmd.Wait()
+	if out != nil {
+		// As exec's own copier: the answer is complete once the pipe is
+		// at its end, and a write that failed fails the run.
+		if werr := out.wait(cmd.WaitDelay); err == nil && werr != nil {
+			err = werr
+		}
+	}
 	if packs != nil {
 		// A refused pack generation: upload-pack was stopped, and what it
 		// had written was held back (see BusyError).
@@ -268,7 +310,24 @@ func (d *Dir) Run(ctx context.Context, id int64, service Service, opts RunOption
 		}
 		return fmt.Errorf("git %s: %v: %s", service, err, bytes.TrimSpace(stderr.Bytes()))
 	}
+	succeeded = true
 	return nil
+}
+
+// uploadPackOptions are git's options for an upload-pack that serves a
+// pack with a PackCache. They are part of a kept answer's key (answer.go):
+// an option added here changes what upload-pack may answer, and so the
+// keys.
+func (d *Dir) uploadPackOptions() []string {
+	return []string{"-c", packHookConfig}
+}
+
+// absPath is path made absolute, or path when it cannot be.
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }
 
 // Exists reports whether repository id is on disk.

@@ -1,0 +1,175 @@
+package gitrepo
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// Kept answers. Over smart HTTP a clone is one self-contained request
+// (wants, capabilities, "done"), and upload-pack's answer to it is a pure
+// function of those bytes and of the repository's state, as the pack is.
+// Serving a pack from the cache still costs an upload-pack process and
+// two copies of the pack through pipes — more than the rest of the
+// request. So when upload-pack answered a clone request with a pack from
+// the cache, its whole answer is kept too, keyed by the request's bytes
+// and the repository's state (answerKey), and the next identical request
+// is given those bytes without any process (ServeAnswer). Only answers
+// made from a pack-cache hit are kept: upload-pack's answer when
+// pack-objects does not run, without progress, byte for byte.
+
+const (
+	answerSuffix = ".answer"
+	answerTmp    = ".atmp" // an answer being recorded: KEY-RANDOM.atmp
+	// answerTmpAge is when a recording nobody writes to any more is
+	// abandoned (a crash): a recording's file grows as its client reads.
+	answerTmpAge = 10 * time.Minute
+)
+
+// isCloneRequest reports whether req, a whole upload-pack request body
+// (protocol v0 or v2), asks for a pack without saying what it has.
+func isCloneRequest(req []byte) bool {
+	done := false
+	for len(req) >= 4 {
+		n, err := strconv.ParseUint(string(req[:4]), 16, 16)
+		if err != nil {
+			return false
+		}
+		if n < 4 { // flush, delimiter, response end
+			req = req[4:]
+			continue
+		}
+		if int(n) > len(req) {
+			return false
+		}
+		line := bytes.TrimSuffix(req[4:n], []byte("\n"))
+		switch {
+		case bytes.HasPrefix(line, []byte("have ")):
+			return false
+		case string(line) == "done":
+			done = true
+		}
+		req = req[n:]
+	}
+	return done && len(req) == 0
+}
+
+// answerKey is the key of upload-pack's answer to req in protocol for
+// the repository at dir, run with options, or errUncacheable.
+func (c *PackCache) answerKey(dir string, options []string, protocol string, req []byte) (string, error) {
+	if c.Dir == "" || !isCloneRequest(req) {
+		return "", errUncacheable
+	}
+	return stateKey(dir, c.salt, "gatehouse answer cache 1", func(field func(string, []byte)) {
+		for _, o := range options {
+			field("option", []byte(o))
+		}
+		field("protocol", []byte(protocol))
+		field("request", req)
+	})
+}
+
+// ServeAnswer writes to w the answer upload-pack gave to the same request
+// req (the whole body) in protocol for repository id, in the same state,
+// if it was kept, and reports whether it did (then err says how the copy
+// went). It runs no process. Without a cache it does nothing.
+func (d *Dir) ServeAnswer(ctx context.Context, id int64, protocol string, req []byte, w io.Writer) (bool, error) {
+	c := d.PackCache
+	if c == nil || c.Dir == "" {
+		return false, nil
+	}
+	c.init(d)
+	dir, err := filepath.Abs(d.Path(id))
+	if err != nil {
+		return false, nil
+	}
+	key, err := c.answerKey(dir, d.uploadPackOptions(), protocol, req)
+	if err != nil {
+		return false, nil
+	}
+	path := filepath.Join(c.Dir, key+answerSuffix)
+	f, err := os.Open(path)
+	if err != nil {
+		return false, nil
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 || time.Since(fi.ModTime()) > c.maxAge() {
+		return false, nil
+	}
+	_ = os.Chtimes(path, time.Now(), time.Time{})
+	c.hits.Add(1)
+	buf := make([]byte, outPipeRead)
+	for ctx.Err() == nil {
+		n, err := f.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return true, werr
+			}
+		}
+		if err == io.EOF {
+			return true, nil
+		}
+		if err != nil {
+			return true, err
+		}
+	}
+	return true, ctx.Err()
+}
+
+// answerRecorder passes upload-pack's answer on to the client and keeps a
+// copy in a temporary file of the cache.
+type answerRecorder struct {
+	w      io.Writer
+	f      *os.File
+	key    string
+	failed atomic.Bool
+}
+
+// recordAnswer starts recording the answer to req, or returns nil when it
+// is not to be kept.
+func (c *PackCache) recordAnswer(dir string, options []string, protocol string, req []byte, w io.Writer) *answerRecorder {
+	if req == nil {
+		return nil
+	}
+	key, err := c.answerKey(dir, options, protocol, req)
+	if err != nil {
+		return nil
+	}
+	f, err := os.CreateTemp(c.Dir, key+"-*"+answerTmp)
+	if err != nil {
+		return nil
+	}
+	return &answerRecorder{w: w, f: f, key: key}
+}
+
+func (a *answerRecorder) Write(p []byte) (int, error) {
+	n, err := a.w.Write(p)
+	if n > 0 && !a.failed.Load() {
+		if _, ferr := a.f.Write(p[:n]); ferr != nil {
+			a.failed.Store(true)
+		}
+	}
+	return n, err
+}
+
+// finish keeps the recording as the answer when keep, else drops it.
+func (a *answerRecorder) finish(c *PackCache, keep bool) {
+	tmp := a.f.Name()
+	fi, err := a.f.Stat()
+	keep = keep && !a.failed.Load() && err == nil && fi.Size() > 0 && a.f.Sync() == nil
+	a.f.Close()
+	if !keep || os.Rename(tmp, filepath.Join(c.Dir, a.key+answerSuffix)) != nil {
+		os.Remove(tmp)
+		return
+	}
+	c.storedBytes.Add(fi.Size())
+	c.sizeBytes.Add(fi.Size())
+	c.entries.Add(1)
+	go c.sweep(time.Now())
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -49,6 +50,11 @@ var funcs = template.FuncMap{
 
 // mustParsePages parses every templates/*.html except the shared ones into
 // its own template set together with layout.html and partials.html.
+// parsedPages is mustParsePages, parsed once per process: the pages are
+// read-only once parsed, and a server builds one handler per host name it
+// answers to.
+var parsedPages = sync.OnceValue(mustParsePages)
+
 func mustParsePages() map[string]*pageTemplate {
 	base := template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/partials.html"))
 	names, err := fs.Glob(files, "templates/*.html")

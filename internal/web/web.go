@@ -85,7 +85,7 @@ func New(cfg Config) *Handler {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	h.pages = mustParsePages()
+	h.pages = parsedPages()
 	h.routes()
 	denied := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, http.StatusForbidden, "error.csrf")

@@ -149,9 +149,19 @@ up() {
   local dir port
   dir=$(cluster_dir "${1:-}")
   port=$(cat "$dir/port")
-  as_pg "$PGBIN/pg_ctl" --pgdata="$dir/data" --log="$dir/server.log" --wait \
-    --options="-p $port" start >/dev/null || { tail -20 "$dir/server.log" >&2; exit 1; }
-  log "started the server of $dir again on 127.0.0.1:$port"
+  # A loaded machine may still be finishing the last shutdown (its port,
+  # its shared memory): try a few times before giving up.
+  local try
+  for try in 1 2 3 4 5; do
+    if as_pg "$PGBIN/pg_ctl" --pgdata="$dir/data" --log="$dir/server.log" --wait \
+      --options="-p $port" start >/dev/null; then
+      log "started the server of $dir again on 127.0.0.1:$port"
+      return 0
+    fi
+    sleep 1
+  done
+  tail -20 "$dir/server.log" >&2
+  exit 1
 }
 
 case ${1:-start} in

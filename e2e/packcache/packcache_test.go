@@ -13,12 +13,14 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -336,11 +338,13 @@ func TestKilledMidGeneration(t *testing.T) {
 	}
 }
 
-// TestParallelClones runs 32 clones of the same commit at once: all
-// succeed with the same pack, made once.
+// TestParallelClones runs 32 clones of the same commit at once, from one
+// address with the default limit of 8 git processes per client: all
+// succeed with the same pack, made once, because identical clones wait
+// for one another's answer instead of each running upload-pack.
 func TestParallelClones(t *testing.T) {
 	t.Parallel()
-	st := start(t, testenv.Options{})
+	st := start(t, testenv.Options{Args: []string{"--git-max-processes-per-client", "8"}})
 	st.repo("app", 256<<10)
 	const n = 32
 	var wg sync.WaitGroup
@@ -370,6 +374,31 @@ func TestParallelClones(t *testing.T) {
 	if gen != 1 || len(st.entries()) != 1 {
 		t.Errorf("%d clones generated their pack, %d entries; want 1 and 1", gen, len(st.entries()))
 	}
+	if hits, misses := st.metric("gatehouse_pack_cache_hits_total"), st.metric("gatehouse_pack_cache_misses_total"); misses != 1 || hits != n-1 {
+		t.Errorf("%v hits and %v misses, want %d and 1", hits, misses, n-1)
+	}
+}
+
+// metric reads a metric without labels from the server's /metrics.
+func (st *site) metric(name string) float64 {
+	st.t.Helper()
+	resp, err := http.Get(st.s.URL + "/metrics")
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				st.t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	st.t.Fatalf("no %s in /metrics:\n%s", name, body)
+	return 0
 }
 
 // TestGenerationLimit holds the one pack generation slot with a fetch

@@ -375,9 +375,12 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 			if protocol == "version=2" && h.lsRefs(w, r, repo, head) {
 				return
 			}
-			if h.keptAnswer(w, r, rc, stop, repo, protocol, head) {
+			served, done := h.keptAnswer(w, r, rc, stop, repo, protocol, head)
+			if served {
 				return
 			}
+			// Identical clones arriving now wait for this one's answer.
+			defer done()
 			request = head
 		}
 		body = io.MultiReader(bytes.NewReader(head), body)
@@ -447,21 +450,22 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 
 // keptAnswer answers an upload-pack request with the answer git gave to
 // the same request in the same repository state, if the pack cache kept
-// it (gitrepo.ServeAnswer), and reports whether it did.
-func (h *Handler) keptAnswer(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, stop context.CancelCauseFunc, repo *gatehouse.Repo, protocol string, body []byte) bool {
+// it (gitrepo.ServeAnswer), and reports whether it did. When it did not,
+// done must be called once upload-pack has answered the request.
+func (h *Handler) keptAnswer(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, stop context.CancelCauseFunc, repo *gatehouse.Repo, protocol string, body []byte) (served bool, done func()) {
 	hd := w.Header()
 	hd.Set("Content-Type", "application/x-git-upload-pack-result")
 	noCache(hd)
 	out := &idleWriter{w: w, rc: rc, idle: h.idleTimeout(), stop: stop}
-	served, err := h.Repos.ServeAnswer(r.Context(), repo.ID, protocol, body, out)
+	served, done, err := h.Repos.ServeAnswer(r.Context(), repo.ID, protocol, body, out)
 	if !served {
 		hd.Del("Content-Type")
-		return false
+		return false, done
 	}
 	if err != nil {
 		h.Log.Info("kept answer not sent whole", "repo", repo.FullName(), "err", err, "request_id", httpx.RequestID(r.Context()))
 	}
-	return true
+	return true, done
 }
 
 // maxPeek is how much of an upload-pack request is read before deciding

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -78,48 +79,115 @@ func (c *PackCache) answerKey(dir string, options []string, protocol string, req
 // req (the whole body) in protocol for repository id, in the same state,
 // if it was kept, and reports whether it did (then err says how the copy
 // went). It runs no process. Without a cache it does nothing.
-func (d *Dir) ServeAnswer(ctx context.Context, id int64, protocol string, req []byte, w io.Writer) (bool, error) {
+//
+// When no answer was kept but upload-pack is answering an identical
+// request in this process now, ServeAnswer waits for that one (up to the
+// pack cache's Wait) and looks again, so that many CI machines cloning
+// the same commit at once cost one answer, not one process each. When it
+// did not serve, done is what the caller must call once its own
+// upload-pack for req has ended: until then, identical requests wait for
+// it. done is never nil.
+func (d *Dir) ServeAnswer(ctx context.Context, id int64, protocol string, req []byte, w io.Writer) (served bool, done func(), err error) {
+	nothing := func() {}
 	c := d.PackCache
 	if c == nil || c.Dir == "" {
-		return false, nil
+		return false, nothing, nil
 	}
 	c.init(d)
 	dir, err := filepath.Abs(d.Path(id))
 	if err != nil {
-		return false, nil
+		return false, nothing, nil
 	}
-	key, err := c.answerKey(dir, d.uploadPackOptions(), protocol, req)
-	if err != nil {
-		return false, nil
+	var deadline <-chan time.Time
+	began := time.Now()
+	waited := false
+	for {
+		// The key again after every wait: a push may have landed.
+		key, err := c.answerKey(dir, d.uploadPackOptions(), protocol, req)
+		if err != nil {
+			return false, nothing, nil
+		}
+		if f := c.openAnswer(key); f != nil {
+			if waited {
+				c.answerWait.Observe(time.Since(began).Seconds())
+			}
+			defer f.Close()
+			c.hits.Add(1)
+			return true, nothing, copyAnswer(ctx, f, w)
+		}
+		c.answersMu.Lock()
+		busy, ok := c.answering[key]
+		if !ok {
+			mine := make(chan struct{})
+			c.answering[key] = mine
+			c.answersMu.Unlock()
+			if waited {
+				c.answerWait.Observe(time.Since(began).Seconds())
+			}
+			var once sync.Once
+			return false, func() {
+				once.Do(func() {
+					c.answersMu.Lock()
+					delete(c.answering, key)
+					c.answersMu.Unlock()
+					close(mine)
+				})
+			}, nil
+		}
+		c.answersMu.Unlock()
+		if deadline == nil {
+			t := time.NewTimer(c.Wait)
+			defer t.Stop()
+			deadline = t.C
+		}
+		waited = true
+		select {
+		case <-busy:
+		case <-deadline:
+			// Its client is slow, or its pack large: run git after all.
+			c.answerWait.Observe(time.Since(began).Seconds())
+			return false, nothing, nil
+		case <-ctx.Done():
+			return false, nothing, ctx.Err()
+		}
 	}
+}
+
+// openAnswer opens the kept answer of key if there is one young enough,
+// and marks it used.
+func (c *PackCache) openAnswer(key string) *os.File {
 	path := filepath.Join(c.Dir, key+answerSuffix)
 	f, err := os.Open(path)
 	if err != nil {
-		return false, nil
+		return nil
 	}
-	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || fi.Size() == 0 || time.Since(fi.ModTime()) > c.maxAge() {
-		return false, nil
+		f.Close()
+		return nil
 	}
 	_ = os.Chtimes(path, time.Now(), time.Time{})
-	c.hits.Add(1)
+	return f
+}
+
+// copyAnswer copies a kept answer to w until it ends or ctx does.
+func copyAnswer(ctx context.Context, f *os.File, w io.Writer) error {
 	buf := make([]byte, outPipeRead)
 	for ctx.Err() == nil {
 		n, err := f.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
-				return true, werr
+				return werr
 			}
 		}
 		if err == io.EOF {
-			return true, nil
+			return nil
 		}
 		if err != nil {
-			return true, err
+			return err
 		}
 	}
-	return true, ctx.Err()
+	return ctx.Err()
 }
 
 // answerRecorder passes upload-pack's answer on to the client and keeps a

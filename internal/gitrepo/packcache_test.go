@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -709,12 +710,14 @@ func TestKeptAnswer(t *testing.T) {
 			run := func() []byte {
 				t.Helper()
 				var out bytes.Buffer
-				if served, err := r.d.ServeAnswer(context.Background(), r.id, proto, []byte(req), &out); served {
+				served, done, err := r.d.ServeAnswer(context.Background(), r.id, proto, []byte(req), &out)
+				if served {
 					if err != nil {
 						t.Fatal(err)
 					}
 					return out.Bytes()
 				}
+				defer done()
 				if err := r.d.Run(context.Background(), r.id, UploadPack, RunOptions{Protocol: proto, Stdin: strings.NewReader(req), Stdout: &out, Request: []byte(req)}); err != nil {
 					t.Fatal(err)
 				}
@@ -739,11 +742,75 @@ func TestKeptAnswer(t *testing.T) {
 			r.commit("more.txt", "more\n")
 			r.push()
 			var out bytes.Buffer
-			if served, _ := r.d.ServeAnswer(context.Background(), r.id, proto, []byte(req), &out); served {
+			if served, done, _ := r.d.ServeAnswer(context.Background(), r.id, proto, []byte(req), &out); served {
 				t.Error("an answer kept before a push was replayed after it")
+			} else {
+				done()
 			}
 		})
 	}
+}
+
+// TestIdenticalClonesWait sends 16 identical clone requests at once:
+// they wait for one another instead of each running upload-pack, so that
+// git runs twice (the miss, then the hit whose answer is kept) and the
+// rest are given the kept answer, the same pack for all.
+func TestIdenticalClonesWait(t *testing.T) {
+	pc := &PackCache{Dir: t.TempDir(), MaxBytes: 1 << 30, Wait: 30 * time.Second}
+	r := newPackRepo(t, pc)
+	req := cloneRequest("2", r.head(), "")
+	var runs atomic.Int64
+	outs := make([][]byte, 16)
+	var wg sync.WaitGroup
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out bytes.Buffer
+			served, done, err := r.d.ServeAnswer(context.Background(), r.id, "version=2", []byte(req), &out)
+			if !served {
+				defer done()
+				runs.Add(1)
+				err = r.d.Run(context.Background(), r.id, UploadPack, RunOptions{Protocol: "version=2", Stdin: strings.NewReader(req), Stdout: &out, Request: []byte(req)})
+			}
+			if err != nil {
+				t.Error(err)
+			}
+			outs[i] = out.Bytes()
+		}()
+	}
+	wg.Wait()
+	if n := runs.Load(); n != 2 {
+		t.Errorf("upload-pack ran %d times for 16 identical clones, want 2", n)
+	}
+	for i := range outs {
+		if !bytes.Equal(packData(t, outs[i]), packData(t, outs[0])) {
+			t.Fatalf("clone %d was given another pack", i)
+		}
+	}
+	if st := pc.Stats(); st.Misses != 1 || st.Hits != 15 {
+		t.Errorf("%+v, want 1 miss and 15 hits", st)
+	}
+}
+
+// TestIdenticalCloneWaitIsBounded: a request that waits for an identical
+// one longer than the cache's Wait runs git after all.
+func TestIdenticalCloneWaitIsBounded(t *testing.T) {
+	pc := &PackCache{Dir: t.TempDir(), MaxBytes: 1 << 30, Wait: 50 * time.Millisecond}
+	r := newPackRepo(t, pc)
+	req := cloneRequest("2", r.head(), "")
+	var out bytes.Buffer
+	served, done, _ := r.d.ServeAnswer(context.Background(), r.id, "version=2", []byte(req), &out)
+	if served {
+		t.Fatal("served from an empty cache")
+	}
+	defer done() // the first one never finishes while the second waits
+	began := time.Now()
+	served, done2, _ := r.d.ServeAnswer(context.Background(), r.id, "version=2", []byte(req), &out)
+	if served || time.Since(began) < 50*time.Millisecond || time.Since(began) > 5*time.Second {
+		t.Errorf("served %v after %v", served, time.Since(began))
+	}
+	done2()
 }
 
 func TestIsCloneRequest(t *testing.T) {

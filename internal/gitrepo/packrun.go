@@ -325,8 +325,10 @@ func (r *packRun) admit() (func(), bool) {
 	if c.sem != nil {
 		select {
 		case c.sem <- struct{}{}:
+			c.generationWait.Observe(0)
 		default:
 			c.waiting.Add(1)
+			began := time.Now()
 			t := time.NewTimer(c.Wait)
 			var ok bool
 			select {
@@ -337,6 +339,7 @@ func (r *packRun) admit() (func(), bool) {
 			}
 			t.Stop()
 			c.waiting.Add(-1)
+			c.generationWait.Observe(time.Since(began).Seconds())
 			if !ok {
 				return nil, false
 			}

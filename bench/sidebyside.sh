@@ -2,7 +2,9 @@
 # sidebyside.sh: server CPU per git operation for Gatehouse and for stock
 # `git http-backend` under nginx + fcgiwrap (HTTP Basic auth in nginx), the
 # same repository served by both, in one run: ls-remote (v0, v2), no-op
-# fetch (v0, v2), repeated full clone --bare, and 32 parallel clones.
+# fetch (v0, v2), full clone --bare (repeated, and cold: Gatehouse's pack
+# cache emptied first), 32 parallel clones (cold and warm), and the peak
+# memory of Gatehouse under BIG parallel clones.
 #
 # Server CPU is the machine's busy CPU during a round (/proc/stat) minus
 # the clients' own CPU (the children this script waited for), so that it
@@ -16,7 +18,8 @@
 # Usage: bench/sidebyside.sh
 # Environment:
 #   GATEHOUSE_BIN=…      binary to measure (default: built from this tree)
-#   ROUNDS=30 CLONES=5   operations per figure
+#   ROUNDS=30 CLONES=20  operations per figure
+#   BIG=200              parallel clones for the memory figure (0: none)
 #   HISTORY=DIR          bare repository to serve (default: bench/mkhistory)
 #   WORK=/tmp/gatehouse-sidebyside  scratch directory (emptied first)
 #   CGI_PORT=3080 FCGI_CHILDREN=4
@@ -24,7 +27,7 @@
 # Needs: go, git, nginx, fcgiwrap, openssl, curl.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-ROUNDS=${ROUNDS:-30}; CLONES=${CLONES:-5}
+ROUNDS=${ROUNDS:-30}; CLONES=${CLONES:-20}; BIG=${BIG:-200}
 WORK=${WORK:-/tmp/gatehouse-sidebyside}
 CGI_PORT=${CGI_PORT:-3080}; FCGI_CHILDREN=${FCGI_CHILDREN:-4}
 for c in git nginx fcgiwrap openssl curl; do command -v $c >/dev/null || { echo "needs $c" >&2; exit 2; }; done
@@ -105,17 +108,23 @@ hz=$(getconf CLK_TCK)
 # children this shell has waited for (the clients).
 busy() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 mine() { sed 's/^.*) //' /proc/$$/stat | awk '{print $14 + $15}'; }
+# own PID: the CPU ticks of process PID and of the children it reaped.
+own() { sed 's/^.*) //' /proc/"$1"/stat | awk '{print $12 + $13 + $14 + $15}'; }
 g="git -c credential.helper= -c pack.threads=1"
 declare -A result
 measure() { # SERVER NAME N COMMAND…
   local srv=$1 name=$2 n=$3; shift 3
-  local b0 b1 c0 c1 i
-  b0=$(busy); c0=$(mine)
+  local b0 b1 c0 c1 o0 o1 i
+  b0=$(busy); c0=$(mine); o0=$(own "$gpid")
   for i in $(seq "$n"); do "$@" >/dev/null 2>&1 || true; done
-  b1=$(busy); c1=$(mine)
+  b1=$(busy); c1=$(mine); o1=$(own "$gpid")
   result[$srv,$name]=$(awk -v b="$((b1 - b0))" -v c="$((c1 - c0))" -v n="$n" -v hz="$hz" 'BEGIN {printf "%.1f", (b - c) * 1000 / hz / n}')
+  # Gatehouse's own process and the git processes it reaped.
+  [ "$srv" = gatehouse ] && result[own,$name]=$(awk -v o="$((o1 - o0))" -v n="$n" -v hz="$hz" 'BEGIN {printf "%.1f", o * 1000 / hz / n}')
+  return 0
 }
-names=("ls-remote v0" "ls-remote v2" "no-op fetch v0" "no-op fetch v2" "clone --bare (repeated)" "32 parallel clones (total)")
+empty_cache() { [ "$srv" = gatehouse ] && rm -f "$GATEHOUSE_DATA"/cache/packs/* || true; }
+names=("ls-remote v0" "ls-remote v2" "no-op fetch v0" "no-op fetch v2" "clone --bare (cold)" "clone --bare (repeated)" "32 parallel, cold (total)" "32 parallel, warm (total)")
 for srv in gatehouse cgi; do
   if [ $srv = gatehouse ]; then URL=$GURL; else URL=$CURL; fi
   rm -rf "$WORK/fetcher.git"; $g clone -q --bare "$URL" "$WORK/fetcher.git"
@@ -124,21 +133,38 @@ for srv in gatehouse cgi; do
   measure $srv "no-op fetch v0" "$ROUNDS" $g -C "$WORK/fetcher.git" -c protocol.version=0 fetch -q "$URL" '+refs/*:refs/*'
   measure $srv "no-op fetch v2" "$ROUNDS" $g -C "$WORK/fetcher.git" -c protocol.version=2 fetch -q "$URL" '+refs/*:refs/*'
   clone() { rm -rf "$WORK/dst"; $g clone -q --bare "$URL" "$WORK/dst"; }
+  cold() { empty_cache; clone; }
+  measure $srv "clone --bare (cold)" "$CLONES" cold
   clone # warm
   measure $srv "clone --bare (repeated)" "$CLONES" clone
-  par() { # waits for its own clones only: the servers are children too
+  par() { # N: waits for its own clones only: the servers are children too
     local i js=()
-    for i in $(seq 32); do ($g clone -q --bare "$URL" "$WORK/par$i" >/dev/null 2>&1 && touch "$WORK/ok$i") & js+=($!); done
+    for i in $(seq "$1"); do ($g clone -q --bare "$URL" "$WORK/par$i" >/dev/null 2>&1 && touch "$WORK/ok$i") & js+=($!); done
     wait "${js[@]}" || true
   }
-  measure $srv "32 parallel clones (total)" 1 par
-  result[$srv,served]=$(ls "$WORK"/ok* 2>/dev/null | wc -l); rm -rf "$WORK"/par* "$WORK"/ok*
+  parcold() { empty_cache; par 32; }
+  measure $srv "32 parallel, cold (total)" 1 parcold
+  result[$srv,cold]=$(ls "$WORK"/ok* 2>/dev/null | wc -l); rm -rf "$WORK"/par* "$WORK"/ok*
+  measure $srv "32 parallel, warm (total)" 1 par 32
+  result[$srv,warm]=$(ls "$WORK"/ok* 2>/dev/null | wc -l); rm -rf "$WORK"/par* "$WORK"/ok*
 done
+if [ "$BIG" -gt 0 ]; then
+  # Peak memory under BIG clones at once, the cache emptied first. The
+  # clients' own memory is theirs: VmHWM is the server's alone.
+  srv=gatehouse URL=$GURL
+  rss0=$(awk '/VmRSS/{print $2}' /proc/$gpid/status)
+  echo 5 > /proc/$gpid/clear_refs 2>/dev/null || true # peak := now
+  empty_cache; par "$BIG"
+  result[big]=$(ls "$WORK"/ok* 2>/dev/null | wc -l); rm -rf "$WORK"/par* "$WORK"/ok*
+  result[bigrss]="$((rss0 / 1024)) MiB before, peak $(awk '/VmHWM/{print int($2 / 1024)}' /proc/$gpid/status) MiB"
+fi
 echo "history: $(git -C "$HISTORY" rev-list --count --all) commits, $(du -sh "$SERVED/objects/pack" | cut -f1) of packs; $(nproc) CPUs; $(git --version)"
-printf '%-28s %12s %12s %8s\n' "server CPU, ms" gatehouse http-backend ratio
+printf '%-28s %12s %12s %8s %14s\n' "server CPU, ms" gatehouse http-backend ratio "gatehouse own"
 for n in "${names[@]}"; do
   a=${result[gatehouse,$n]}; b=${result[cgi,$n]}
-  printf '%-28s %12s %12s %8s\n' "$n" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN {if (a > 0) printf "%.1fx", b / a; else print "-"}')"
+  printf '%-28s %12s %12s %8s %14s\n' "$n" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN {if (a > 0) printf "%.1fx", b / a; else print "-"}')" "${result[own,$n]}"
 done
-echo "parallel clones served: gatehouse ${result[gatehouse,served]}/32, http-backend ${result[cgi,served]}/32"
-echo "gatehouse peak RSS $(awk '/VmHWM/{print $2, $3}' /proc/$gpid/status)"
+echo "32 parallel clones served: cold gatehouse ${result[gatehouse,cold]}/32, http-backend ${result[cgi,cold]}/32; warm gatehouse ${result[gatehouse,warm]}/32, http-backend ${result[cgi,warm]}/32"
+awk -v p="${result[gatehouse,32 parallel, cold (total)]}" -v c="${result[gatehouse,clone --bare (cold)]}" 'BEGIN {if (c > 0) printf "gatehouse: 32 parallel cold clones = %.2fx one cold clone\n", p / c}'
+[ "$BIG" -gt 0 ] && echo "gatehouse under $BIG parallel clones: ${result[big]}/$BIG served; RSS ${result[bigrss]}"
+echo "gatehouse peak RSS over the whole run $(awk '/VmHWM/{print $2, $3}' /proc/$gpid/status)"

@@ -57,6 +57,10 @@ type serveConfig struct {
 	// entry's age.
 	PackCacheMiB    int
 	PackCacheMaxAge time.Duration
+	// PackCacheDir is where the pack cache's entries are; empty:
+	// DATA/cache/packs. Nodes sharing a data directory on shared storage
+	// should each set a directory on local disk.
+	PackCacheDir string
 	// MaxPackGenerations is the most packs generated at once (cache hits
 	// do not count; 0: no limit); beyond it a fetch waits up to
 	// PackGenerationWait, then is refused with a message.
@@ -107,6 +111,7 @@ func serveEnv() [][2]string {
 		{"max-push-size", "GATEHOUSE_MAX_PUSH_SIZE"},
 		{"pack-cache-size", "GATEHOUSE_PACK_CACHE_SIZE"},
 		{"pack-cache-max-age", "GATEHOUSE_PACK_CACHE_MAX_AGE"},
+		{"pack-cache-dir", "GATEHOUSE_PACK_CACHE_DIR"},
 		{"max-pack-generations", "GATEHOUSE_MAX_PACK_GENERATIONS"},
 		{"pack-generation-wait", "GATEHOUSE_PACK_GENERATION_WAIT"},
 		{"metrics", "GATEHOUSE_METRICS"},
@@ -152,6 +157,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxPushMiB, "max-push-size", c.MaxPushMiB, "largest push accepted, in MiB (0: no limit)")
 	fs.IntVar(&c.PackCacheMiB, "pack-cache-size", c.PackCacheMiB, "size of the cache of packs served to clones, in MiB, on local disk in DATA/cache/packs (0: no cache)")
 	fs.DurationVar(&c.PackCacheMaxAge, "pack-cache-max-age", c.PackCacheMaxAge, "oldest a cached pack may be")
+	fs.StringVar(&c.PackCacheDir, "pack-cache-dir", c.PackCacheDir, "directory of the pack cache, on local disk (default DATA/cache/packs; give each node its own)")
 	fs.IntVar(&c.MaxPackGenerations, "max-pack-generations", c.MaxPackGenerations, "most packs generated at once (cache hits do not count; 0: no limit); more fetches wait, then are refused with a message")
 	fs.DurationVar(&c.PackGenerationWait, "pack-generation-wait", c.PackGenerationWait, "how long a fetch waits for one of --max-pack-generations before it is refused")
 	fs.StringVar(&c.Metrics, "metrics", c.Metrics, "who may read /metrics: loopback, open or off")

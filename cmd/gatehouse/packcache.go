@@ -33,7 +33,11 @@ func (c *serveConfig) packCache(data string, log *slog.Logger) (*gitrepo.PackCac
 		Log:         log,
 	}
 	if c.PackCacheMiB > 0 {
-		dir, err := filepath.Abs(filepath.Join(data, "cache", "packs"))
+		dir := c.PackCacheDir
+		if dir == "" {
+			dir = filepath.Join(data, "cache", "packs")
+		}
+		dir, err := filepath.Abs(dir)
 		if err != nil {
 			return nil, fmt.Errorf("pack cache: %w", err)
 		}

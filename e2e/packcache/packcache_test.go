@@ -560,3 +560,24 @@ func TestOverSSH(t *testing.T) {
 		t.Errorf("packs %v", packs)
 	}
 }
+
+// TestCacheDir: with --pack-cache-dir the entries are kept there, not in
+// the data directory (nodes sharing one data directory each keep their
+// own cache on local disk).
+func TestCacheDir(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "local", "packs")
+	st := start(t, testenv.Options{Args: []string{"--pack-cache-dir", dir}})
+	st.repo("app", 0)
+	st.clone("app")
+	_, stderr := st.clone("app")
+	if generated(stderr) {
+		t.Errorf("the second clone was generated:\n%s", stderr)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*.pack")); len(m) != 1 {
+		t.Errorf("entries in --pack-cache-dir: %v", m)
+	}
+	if n := len(st.entries()); n != 0 {
+		t.Errorf("%d entries in DATA/cache/packs", n)
+	}
+}

@@ -453,16 +453,21 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 // it (gitrepo.ServeAnswer), and reports whether it did. When it did not,
 // done must be called once upload-pack has answered the request.
 func (h *Handler) keptAnswer(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, stop context.CancelCauseFunc, repo *gatehouse.Repo, protocol string, body []byte) (served bool, done func()) {
+	f, done, err := h.Repos.KeptAnswer(r.Context(), repo.ID, protocol, body)
+	if f == nil {
+		return false, done
+	}
+	defer f.Close()
 	hd := w.Header()
 	hd.Set("Content-Type", "application/x-git-upload-pack-result")
 	noCache(hd)
-	out := &idleWriter{w: w, rc: rc, idle: h.idleTimeout(), stop: stop}
-	served, done, err := h.Repos.ServeAnswer(r.Context(), repo.ID, protocol, body, out)
-	if !served {
-		hd.Del("Content-Type")
-		return false, done
+	// With its length known, net/http sends the file with sendfile(2)
+	// on a plain TCP connection (idleWriter.ReadFrom).
+	if fi, err := f.Stat(); err == nil {
+		hd.Set("Content-Length", strconv.FormatInt(fi.Size(), 10))
 	}
-	if err != nil {
+	out := &idleWriter{w: w, rc: rc, idle: h.idleTimeout(), stop: stop}
+	if _, err = out.ReadFrom(f); err != nil {
 		h.Log.Info("kept answer not sent whole", "repo", repo.FullName(), "err", err, "request_id", httpx.RequestID(r.Context()))
 	}
 	return true, done

@@ -153,6 +153,41 @@ func (f *idleWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// idleChunk is how much of a file ReadFrom sends under one write
+// deadline.
+const idleChunk = 4 << 20
+
+// ReadFrom sends all of r, each idleChunk under its own deadline, through
+// the writers below it, so that a file reaches net/http's own ReadFrom,
+// which sends it with sendfile(2) when the answer has a Content-Length
+// and the connection is plain TCP.
+func (f *idleWriter) ReadFrom(r io.Reader) (int64, error) {
+	f.wrote = true
+	var total int64
+	for {
+		deadline := f.rc.SetWriteDeadline(time.Now().Add(f.idle)) == nil
+		n, err := io.Copy(f.w, io.LimitReader(r, idleChunk))
+		total += n
+		if err == nil {
+			err = f.rc.Flush()
+		}
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				err = errStalled
+			}
+			f.err = err
+			f.stop(err)
+			return total, err
+		}
+		if deadline {
+			_ = f.rc.SetWriteDeadline(time.Time{})
+		}
+		if n < idleChunk {
+			return total, nil
+		}
+	}
+}
+
 // wantsSideband reports whether a receive-pack request asked for git's
 // side-band, in the capabilities after its first command. It peeks at the
 // first pkt-line only (br must hold 64 KiB), and answers true when it

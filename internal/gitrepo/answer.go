@@ -88,15 +88,27 @@ func (c *PackCache) answerKey(dir string, options []string, protocol string, req
 // upload-pack for req has ended: until then, identical requests wait for
 // it. done is never nil.
 func (d *Dir) ServeAnswer(ctx context.Context, id int64, protocol string, req []byte, w io.Writer) (served bool, done func(), err error) {
+	f, done, err := d.KeptAnswer(ctx, id, protocol, req)
+	if f == nil {
+		return false, done, err
+	}
+	defer f.Close()
+	return true, done, copyAnswer(ctx, f, w)
+}
+
+// KeptAnswer is ServeAnswer that gives the kept answer as an open file,
+// positioned at its start, for the caller to send (with sendfile, say)
+// and close; nil when none was kept, and then done is as ServeAnswer's.
+func (d *Dir) KeptAnswer(ctx context.Context, id int64, protocol string, req []byte) (answer *os.File, done func(), err error) {
 	nothing := func() {}
 	c := d.PackCache
 	if c == nil || c.Dir == "" {
-		return false, nothing, nil
+		return nil, nothing, nil
 	}
 	c.init(d)
 	dir, err := filepath.Abs(d.Path(id))
 	if err != nil {
-		return false, nothing, nil
+		return nil, nothing, nil
 	}
 	var deadline <-chan time.Time
 	began := time.Now()
@@ -105,15 +117,14 @@ func (d *Dir) ServeAnswer(ctx context.Context, id int64, protocol string, req []
 		// The key again after every wait: a push may have landed.
 		key, err := c.answerKey(dir, d.uploadPackOptions(), protocol, req)
 		if err != nil {
-			return false, nothing, nil
+			return nil, nothing, nil
 		}
 		if f := c.openAnswer(key); f != nil {
 			if waited {
 				c.answerWait.Observe(time.Since(began).Seconds())
 			}
-			defer f.Close()
 			c.hits.Add(1)
-			return true, nothing, copyAnswer(ctx, f, w)
+			return f, nothing, nil
 		}
 		c.answersMu.Lock()
 		busy, ok := c.answering[key]
@@ -125,7 +136,7 @@ func (d *Dir) ServeAnswer(ctx context.Context, id int64, protocol string, req []
 				c.answerWait.Observe(time.Since(began).Seconds())
 			}
 			var once sync.Once
-			return false, func() {
+			return nil, func() {
 				once.Do(func() {
 					c.answersMu.Lock()
 					delete(c.answering, key)
@@ -146,9 +157,9 @@ func (d *Dir) ServeAnswer(ctx context.Context, id int64, protocol string, req []
 		case <-deadline:
 			// Its client is slow, or its pack large: run git after all.
 			c.answerWait.Observe(time.Since(began).Seconds())
-			return false, nothing, nil
+			return nil, nothing, nil
 		case <-ctx.Done():
-			return false, nothing, ctx.Err()
+			return nil, nothing, ctx.Err()
 		}
 	}
 }

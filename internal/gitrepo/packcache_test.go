@@ -410,7 +410,9 @@ func TestPackGenerationAdmission(t *testing.T) {
 	pc := &PackCache{Dir: t.TempDir(), MaxBytes: 1 << 30, Generations: 1, Wait: 300 * time.Millisecond}
 	r := newPackRepo(t, pc)
 	cached := r.head()
-	big := make([]byte, 2<<20)
+	// More than the pipes between pack-objects and the client hold (the
+	// output pipe alone is 1 MiB), so that the fetch stays stuck.
+	big := make([]byte, 8<<20)
 	rand.Read(big)
 	next := r.commit("big.bin", string(big))
 	r.push()
@@ -692,8 +694,8 @@ func TestPackCacheCollectors(t *testing.T) {
 	if got["gatehouse_pack_cache_size_bytes"] <= 0 || got["gatehouse_pack_cache_stored_bytes_total"] <= 0 {
 		t.Errorf("sizes: %v", got)
 	}
-	if len(mfs) != 10 {
-		t.Errorf("%d metrics, want 10", len(mfs))
+	if len(mfs) != 12 {
+		t.Errorf("%d metrics, want 12", len(mfs))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -163,6 +164,17 @@ func (r *recorder) WriteHeader(code int) {
 		r.code, r.wrote = code, true
 	}
 	r.ResponseWriter.WriteHeader(code)
+}
+
+// ReadFrom passes a file down to net/http's own ReadFrom (sendfile on a
+// plain TCP connection), counting what it sent.
+func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
+	if !r.wrote {
+		r.code, r.wrote = http.StatusOK, true
+	}
+	n, err := io.Copy(r.ResponseWriter, src)
+	r.n += n
+	return n, err
 }
 
 func (r *recorder) Write(p []byte) (int, error) {

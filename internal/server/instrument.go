@@ -104,6 +104,17 @@ func (w *countingWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// ReadFrom passes a file down to net/http's own ReadFrom (sendfile on a
+// plain TCP connection), counting what it sent.
+func (w *countingWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	n, err := io.Copy(w.ResponseWriter, src)
+	w.n += n
+	return n, err
+}
+
 func (w *countingWriter) Write(p []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK

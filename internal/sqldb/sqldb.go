@@ -62,7 +62,7 @@ const invalidationTTL = time.Hour
 // DB is a gatehouse.Store backed by a SQL database. It is safe for
 // concurrent use.
 type DB struct {
-	db *sql.DB
+	db *conn
 	d  *dialect
 }
 
@@ -107,11 +107,12 @@ func open(ctx context.Context, d *dialect, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, gatehouse.Wrap(op, gatehouse.Internal, err)
 	}
-	db := &DB{db: sdb, d: d}
+	db := &DB{db: &conn{DB: sdb}, d: d}
 	if err := db.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
 	}
+	db.db.cache = d == sqliteDialect
 	return db, nil
 }
 

@@ -182,7 +182,7 @@ func TestMigrateTokens(t *testing.T) {
 			}
 			raw, err := sql.Open(b.d.driver, dsn)
 			mustDo(t, err)
-			old := &DB{db: raw, d: b.d}
+			old := &DB{db: &conn{DB: raw}, d: b.d}
 			mustDo(t, migrateTo(ctx, old, 14))
 			var userID, orgID int64
 			mustDo(t, raw.QueryRowContext(ctx, `INSERT INTO users (login, lower_login, created_at, updated_at)

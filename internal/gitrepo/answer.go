@@ -1,8 +1,11 @@
 package gitrepo
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -235,6 +238,89 @@ func (a *answerRecorder) Write(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// complete reports whether the recording is a whole answer to a clone:
+// pkt-lines up to a flush at its very end, carrying on the side-band's
+// first band a pack whose trailing SHA-1 is right. A client that hangs
+// up as soon as it has the pack (go-git does) cancels upload-pack before
+// it reports success, though everything was sent; such an answer may
+// still be kept.
+func (a *answerRecorder) complete() bool {
+	if a.failed.Load() {
+		return false
+	}
+	fi, err := a.f.Stat()
+	if err != nil {
+		return false
+	}
+	return wholeAnswer(bufio.NewReaderSize(io.NewSectionReader(a.f, 0, fi.Size()), 64<<10))
+}
+
+// wholeAnswer checks an upload-pack answer for complete.
+func wholeAnswer(r *bufio.Reader) bool {
+	var hdr [4]byte
+	payload := make([]byte, 65520)
+	inPack := false // after v2's "packfile" or v0's NAK
+	var pack struct {
+		h     hash.Hash
+		tail  []byte // the last 20 bytes seen, held back from h
+		start bool
+	}
+	pack.h = sha1.New()
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return false
+		}
+		n, err := strconv.ParseUint(string(hdr[:]), 16, 16)
+		if err != nil {
+			return false
+		}
+		if n == 0 { // flush: the end, if nothing follows
+			if _, err := r.Peek(1); err == io.EOF {
+				break
+			}
+			continue
+		}
+		if n < 4 { // delimiter, response end
+			if n == 3 {
+				return false
+			}
+			continue
+		}
+		p := payload[:n-4]
+		if _, err := io.ReadFull(r, p); err != nil {
+			return false
+		}
+		if !inPack {
+			line := string(bytes.TrimSuffix(p, []byte("\n")))
+			inPack = line == "packfile" || line == "NAK"
+			continue
+		}
+		if len(p) == 0 {
+			return false
+		}
+		switch p[0] {
+		case 1:
+			data := p[1:]
+			if !pack.start {
+				if !bytes.HasPrefix(data, []byte("PACK")) {
+					return false
+				}
+				pack.start = true
+			}
+			all := append(pack.tail, data...)
+			if len(all) > sha1.Size {
+				pack.h.Write(all[:len(all)-sha1.Size])
+				all = all[len(all)-sha1.Size:]
+			}
+			pack.tail = append([]byte(nil), all...)
+		case 2: // progress
+		default: // an error, or no side-band
+			return false
+		}
+	}
+	return pack.start && len(pack.tail) == sha1.Size && bytes.Equal(pack.h.Sum(nil), pack.tail)
 }
 
 // finish keeps the recording as the answer when keep, else drops it.

@@ -233,7 +233,9 @@ func (d *Dir) Run(ctx context.Context, id int64, service Service, opts RunOption
 			defer func() { rec.finish(c, kept) }()
 			// Kept when upload-pack succeeded and its one pack came
 			// from the cache (see answer.go).
-			defer func() { kept = succeeded && packs != nil && packs.fromCacheOnly() }()
+			defer func() {
+				kept = packs != nil && packs.fromCacheOnly() && (succeeded || ctx.Err() != nil && rec.complete())
+			}()
 		}
 	}
 	cmd.Stdout = stdout

@@ -1,6 +1,7 @@
 package gitrepo
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -737,6 +738,21 @@ func TestKeptAnswer(t *testing.T) {
 			replay := run()
 			if !bytes.Equal(replay, hit) || !bytes.Equal(packData(t, miss), packData(t, hit)) {
 				t.Error("the replay differs from the hit's answer")
+			}
+			// What a hang-up leaves kept only when it is whole.
+			whole := func(b []byte) bool { return wholeAnswer(bufio.NewReader(bytes.NewReader(b))) }
+			if !whole(hit) || !whole(miss) {
+				t.Error("a whole answer is not whole")
+			}
+			flipped := bytes.Clone(hit)
+			flipped[len(flipped)/2] ^= 1
+			for name, b := range map[string][]byte{
+				"without its flush": hit[:len(hit)-4], "cut in the pack": hit[:len(hit)-30],
+				"a byte changed": flipped, "empty": nil,
+			} {
+				if whole(b) {
+					t.Errorf("an answer %s is whole", name)
+				}
 			}
 			if st := pc.Stats(); st.Hits != 2 || st.Misses != 1 {
 				t.Errorf("%+v", st)

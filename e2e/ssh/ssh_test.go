@@ -234,6 +234,20 @@ func TestCloneFetchPushUserKey(t *testing.T) {
 	if !strings.HasPrefix(heads, second) {
 		t.Errorf("over HTTPS main is %q, want %s", heads, second)
 	}
+	// Every command was counted, with git's bytes: 2 pushes; a clone,
+	// a fetch and 3 ls-remotes; 1 archive.
+	for series, want := range map[string]float64{
+		`gatehouse_git_ssh_commands_total{outcome="ok",service="receive-pack"}`:   2,
+		`gatehouse_git_ssh_commands_total{outcome="ok",service="upload-pack"}`:    5,
+		`gatehouse_git_ssh_commands_total{outcome="ok",service="upload-archive"}`: 1,
+	} {
+		if got := metric(t, s, series); got != want {
+			t.Errorf("%s = %v, want %v", series, got, want)
+		}
+	}
+	if sent, got := metric(t, s, `gatehouse_git_ssh_sent_bytes_total{service="upload-pack"}`), metric(t, s, `gatehouse_git_ssh_received_bytes_total{service="receive-pack"}`); sent < 200 || got < 200 {
+		t.Errorf("SSH bytes: %v sent by upload-pack, %v received by receive-pack", sent, got)
+	}
 	// The key's fingerprint is the one ssh-keygen -l prints, and it was used.
 	list := s.Admin("key", "list", "--user", "alice")
 	if !strings.Contains(list, k.fingerprint(t)) || strings.Contains(list, "never") {
@@ -307,6 +321,9 @@ func TestOtherUsersKey(t *testing.T) {
 	// a missing one reads the same.
 	for _, url := range []string{s.SSHURL("alice/secret"), "gatehouse:alice/secret.git", s.SSHURL("alice/missing")} {
 		mustFail(t, bob.git("", "clone", "-q", url, filepath.Join(t.TempDir(), "x")), "ERROR: Repository not found.", "Could not read from remote repository")
+	}
+	if got := metric(t, s, `gatehouse_git_ssh_commands_total{outcome="refused",service="upload-pack"}`); got != 3 {
+		t.Errorf("refused SSH clones counted: %v, want 3", got)
 	}
 	// A public one clones, but does not take bob's push.
 	b := filepath.Join(t.TempDir(), "b")
@@ -523,21 +540,30 @@ func TestPushProtectionOverSSH(t *testing.T) {
 // pushCount reads the server's count of successful pushes over SSH.
 func pushCount(t *testing.T, s *testenv.Server) int {
 	t.Helper()
+	return int(metric(t, s, `gatehouse_git_pushes_total{transport="ssh"}`))
+}
+
+// metric reads one series from the server's /metrics; a series not there
+// (a label set never counted) is 0.
+func metric(t *testing.T, s *testenv.Server, series string) float64 {
+	t.Helper()
 	resp, err := s.Client(t).Get(s.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), "gatehouse_git_pushes_total") {
+		t.Fatalf("not the server's metrics:\n%s", b)
+	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, `gatehouse_git_pushes_total{transport="ssh"} `); ok {
-			n, err := strconv.Atoi(v)
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			n, err := strconv.ParseFloat(v, 64)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return n
 		}
 	}
-	t.Fatalf("no push count in /metrics:\n%s", b)
 	return 0
 }

@@ -44,6 +44,9 @@ type Git struct {
 	sent     *prometheus.CounterVec
 	received *prometheus.CounterVec
 	pushes   *prometheus.CounterVec
+	ssh      *prometheus.CounterVec
+	sshSent  *prometheus.CounterVec
+	sshRecv  *prometheus.CounterVec
 	reg      prometheus.Registerer
 }
 
@@ -67,9 +70,21 @@ func NewGit(reg prometheus.Registerer) *Git {
 			Name: "gatehouse_git_pushes_total",
 			Help: "Pushes that moved at least one ref, by transport.",
 		}, []string{"transport"}),
+		ssh: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_git_ssh_commands_total",
+			Help: "Git commands over SSH, by service and outcome (ok, refused, error).",
+		}, []string{"service", "outcome"}),
+		sshSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_git_ssh_sent_bytes_total",
+			Help: "Bytes git sent to SSH clients (advertisements, packs, push reports), by service.",
+		}, []string{"service"}),
+		sshRecv: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_git_ssh_received_bytes_total",
+			Help: "Bytes SSH clients sent to git (negotiation, pushed packs), by service.",
+		}, []string{"service"}),
 		reg: reg,
 	}
-	reg.MustRegister(m.requests, m.sent, m.received, m.pushes)
+	reg.MustRegister(m.requests, m.sent, m.received, m.pushes, m.ssh, m.sshSent, m.sshRecv)
 	// Both transports are always listed, at zero until the first push.
 	m.pushes.WithLabelValues(string(TransportHTTP))
 	m.pushes.WithLabelValues(string(TransportSSH))
@@ -105,6 +120,18 @@ func GitOutcome(status int) string {
 		return "refused"
 	}
 	return "error"
+}
+
+// SSHCommand records one git command over SSH: its service, outcome
+// ("ok", "refused", "error") and git's bytes each way.
+func (m *Git) SSHCommand(service GitService, outcome string, sent, received int64) {
+	m.ssh.WithLabelValues(string(service), outcome).Inc()
+	if sent > 0 {
+		m.sshSent.WithLabelValues(string(service)).Add(float64(sent))
+	}
+	if received > 0 {
+		m.sshRecv.WithLabelValues(string(service)).Add(float64(received))
+	}
 }
 
 // Pushed counts a push that moved refs, over transport t.

@@ -38,6 +38,8 @@ func full(t *testing.T) (*HTTP, *Git, *Tokens, http.Handler, func() []family) {
 	g.Request(GitRequest{Service: UploadPack, Advertisement: true, Status: 200, Sent: 300})
 	g.Request(GitRequest{Service: ReceivePack, Status: 200, Sent: 20, Received: 4000})
 	g.Pushed(TransportSSH)
+	g.SSHCommand(UploadPack, "ok", 5000, 120)
+	g.SSHCommand(ReceivePack, "refused", 0, 0)
 	tk.TokenChecked(auth.OutcomeBad)
 	tk.TokenCacheLookup(true)
 	tk.TokenCacheEvicted()
@@ -114,6 +116,10 @@ func TestScrape(t *testing.T) {
 		`gatehouse_git_processes{transport="http"}`:                                                     "3",
 		`gatehouse_git_processes_limit{transport="http"}`:                                               "64",
 		`gatehouse_ssh_connections`:                                                                     "2",
+		`gatehouse_git_ssh_commands_total{outcome="ok",service="upload-pack"}`:                          "1",
+		`gatehouse_git_ssh_commands_total{outcome="refused",service="receive-pack"}`:                    "1",
+		`gatehouse_git_ssh_sent_bytes_total{service="upload-pack"}`:                                     "5000",
+		`gatehouse_git_ssh_received_bytes_total{service="upload-pack"}`:                                 "120",
 		`gatehouse_token_checks_total{outcome="bad"}`:                                                   "1",
 		`gatehouse_token_checks_total{outcome="ok"}`:                                                    "0",
 		`gatehouse_token_cache_lookups_total{result="hit"}`:                                             "1",

@@ -161,6 +161,9 @@ func New(svc *service.Service, opts Options) *Server {
 			OnPush: func(_ context.Context, repo *gatehouse.Repo, _ *gatehouse.Actor) {
 				s.gitMetrics.Pushed(metrics.TransportSSH)
 				s.maint.schedule(repo.ID)
+			},
+			OnCommand: func(c sshd.CommandResult) {
+				s.gitMetrics.SSHCommand(metrics.GitService(c.Service), c.Outcome, c.Sent, c.Received)
 			}})
 		if err != nil {
 			panic(err) // serve builds the options; a missing one is a bug

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -246,18 +247,27 @@ func (s *Server) exec(ctx context.Context, c *conn, ch ssh.Channel, line, protoc
 		return 1
 	}
 	log = log.With("service", string(cmd.Service), "repo", cmd.Owner+"/"+cmd.Name)
+	counted := &countedChannel{Channel: ch}
+	outcome := "refused"
+	if s.cfg.OnCommand != nil {
+		defer func() {
+			s.cfg.OnCommand(CommandResult{Service: cmd.Service, Outcome: outcome, Sent: atomic.LoadInt64(&counted.sent), Received: atomic.LoadInt64(&counted.received)})
+		}()
+	}
 	repo, err := s.cfg.Service.SSHRepo(ctx, c.actor, cmd.Owner, cmd.Name, cmd.action)
 	if err != nil {
 		if msg := refusal(err); msg != "" {
 			log.Info("SSH git command refused", "kind", gatehouse.ErrorKind(err).String())
 			fmt.Fprintf(stderr, "ERROR: %s\n", msg)
 		} else {
+			outcome = "error"
 			log.Error("SSH git command failed", "err", err)
 			fmt.Fprintf(stderr, "ERROR: Internal server error (session %s).\n", id)
 		}
 		return 1
 	}
 	if !s.cfg.Repos.Exists(repo.ID) {
+		outcome = "error"
 		log.Error("repository missing on disk", "id", repo.ID)
 		fmt.Fprintf(stderr, "ERROR: The repository's storage is missing; tell the administrator (session %s).\n", id)
 		return 1
@@ -268,7 +278,7 @@ func (s *Server) exec(ctx context.Context, c *conn, ch ssh.Channel, line, protoc
 		fmt.Fprintf(stderr, "ERROR: %s\n", busy)
 		return 1
 	}
-	opts := gitrepo.ServeOptions{Protocol: protocol, Stdin: ch, Stdout: ch, Stderr: stderr}
+	opts := gitrepo.ServeOptions{Protocol: protocol, Stdin: counted.reader(), Stdout: counted.writer(), Stderr: stderr}
 	if cmd.Service == gitrepo.ReceivePack {
 		// What push protection's pre-receive hook reports and records.
 		p := pushprotect.Push{Repo: repo.FullName(), Pusher: pusher(c.actor), PusherID: c.actor.UserID(), IP: c.actor.ClientIP(), RequestID: "ssh-" + id}
@@ -293,12 +303,18 @@ func (s *Server) exec(ctx context.Context, c *conn, ch ssh.Channel, line, protoc
 		fmt.Fprintf(stderr, "ERROR: %s\n", packBusy.Message(packRetrySeconds))
 		return 1
 	case err != nil && ctx.Err() != nil:
+		outcome = "error"
 		log.Info("SSH git command stopped: the connection ended", "duration", time.Since(start))
 		return 1
 	case err != nil:
+		outcome = "error"
 		log.Warn("SSH git command failed", "err", err)
 		fmt.Fprintf(stderr, "ERROR: git %s failed (session %s).\n", cmd.Service, id)
 		return 1
+	}
+	outcome = "ok"
+	if status != 0 {
+		outcome = "error"
 	}
 	if status == 0 && cmd.Service == gitrepo.ReceivePack {
 		// Bookkeeping must not depend on the client staying connected.
@@ -413,4 +429,30 @@ func (p *slots) release(client string) {
 	}
 	close(p.wake)
 	p.wake = make(chan struct{})
+}
+
+// countedChannel counts git's bytes each way on a session's channel.
+// The stdin side may still be reading when the command has ended, so
+// the counts are atomic.
+type countedChannel struct {
+	ssh.Channel
+	sent, received int64
+}
+
+type countedReader struct{ c *countedChannel }
+type countedWriter struct{ c *countedChannel }
+
+func (c *countedChannel) reader() io.Reader { return countedReader{c} }
+func (c *countedChannel) writer() io.Writer { return countedWriter{c} }
+
+func (r countedReader) Read(p []byte) (int, error) {
+	n, err := r.c.Channel.Read(p)
+	atomic.AddInt64(&r.c.received, int64(n))
+	return n, err
+}
+
+func (w countedWriter) Write(p []byte) (int, error) {
+	n, err := w.c.Channel.Write(p)
+	atomic.AddInt64(&w.c.sent, int64(n))
+	return n, err
 }

@@ -102,9 +102,26 @@ type Config struct {
 	// OnPush, if set, runs after a successful receive-pack, after the
 	// service recorded the push.
 	OnPush func(ctx context.Context, repo *gatehouse.Repo, actor *gatehouse.Actor)
+	// OnCommand, if set, hears of every git command a session asked
+	// for, once it has ended (see CommandResult).
+	OnCommand func(CommandResult)
 	// WatchInterval is how often the invalidation log is read to end
 	// sessions of deleted keys and suspended users (default 250 ms).
 	WatchInterval time.Duration
+}
+
+// CommandResult is a git command over SSH, as the server ended it.
+type CommandResult struct {
+	Service gitrepo.Service
+	// Outcome is "ok" when git ran to a successful end, "refused" when
+	// the server said no before git ran (the key, the repository, the
+	// process or pack generation limits), "error" when git failed or the
+	// connection ended before git did.
+	Outcome string
+	// Sent and Received count git's bytes on the channel: what git
+	// wrote to the client (advertisement, pack, report) and what the
+	// client sent it. stderr is not counted.
+	Sent, Received int64
 }
 
 // Server is an SSH server for git. Build it with New; it serves one

@@ -15,6 +15,9 @@ import (
 type dialect struct {
 	// driver is the database/sql driver name.
 	driver string
+	// repoIDList aggregates token_repos.repo_id of one token into a
+	// comma-separated list (NULL for none).
+	repoIDList string
 	// migrations is the directory of migrationsFS holding this dialect's
 	// numbered schema files.
 	migrations string
@@ -53,6 +56,7 @@ const (
 )
 
 var sqliteDialect = &dialect{
+	repoIDList: `group_concat(repo_id, ',')`,
 	driver:     "sqlite",
 	migrations: "migrations/sqlite",
 	classify:   sqliteClassify,

@@ -18,6 +18,7 @@ import (
 // queries cannot see are in the schema files: identity columns, BOOLEAN and
 // BYTEA, and the trigger that orders the invalidation log (0001_init.sql).
 var postgresDialect = &dialect{
+	repoIDList: `string_agg(repo_id::text, ',')`,
 	driver:     "pgx/v5",
 	migrations: "migrations/postgres",
 	// Nodes that start at the same time on a fresh database would

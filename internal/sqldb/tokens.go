@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -450,17 +451,35 @@ func (db *DB) FindTokenByID(ctx context.Context, id int64) (*gatehouse.Token, er
 	return db.findToken(ctx, `t.id = $1`, id)
 }
 
+// findToken reads one token and its selection in one statement (one
+// snapshot): the selection aggregated into one column, so that a token
+// that selects 50 repositories is one row, not 50.
 func (db *DB) findToken(ctx context.Context, where string, arg any) (*gatehouse.Token, error) {
 	const op = "find token"
-	ts, err := db.queryTokens(ctx, op, `SELECT `+tokenCols+`, tr.repo_id FROM tokens t`+tokenRepoJoin+`
-		WHERE `+where+` ORDER BY tr.repo_id`, arg)
-	if err != nil {
-		return nil, err
-	}
-	if len(ts) == 0 {
+	var list sql.NullString
+	t, err := scanToken(db.db.QueryRowContext(ctx, `SELECT `+tokenCols+`,
+		CASE WHEN t.repos = 'selected' THEN (SELECT `+db.d.repoIDList+` FROM token_repos WHERE token_id = t.id) END
+		FROM tokens t WHERE `+where, arg), &list)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gatehouse.E(op, gatehouse.NotFound, "token not found")
 	}
-	return ts[0], nil
+	if err != nil {
+		return nil, db.fail(op, err, "")
+	}
+	if t.Repos == gatehouse.SelectedRepos {
+		t.RepoIDs = []int64{}
+		if list.String != "" {
+			for _, f := range strings.Split(list.String, ",") {
+				id, err := strconv.ParseInt(f, 10, 64)
+				if err != nil {
+					return nil, db.fail(op, fmt.Errorf("selected repository %q: %w", f, err), "")
+				}
+				t.RepoIDs = append(t.RepoIDs, id)
+			}
+			slices.Sort(t.RepoIDs)
+		}
+	}
+	return t, nil
 }
 
 // queryTokens runs a query for scanTokens.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/logx"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
 
@@ -340,6 +341,7 @@ func (a *Authenticator) Run(ctx context.Context) {
 	defer poll.Stop()
 	flush := time.NewTicker(5 * time.Second)
 	defer flush.Stop()
+	failures := &logx.Failures{Log: a.log, Msg: "reading token invalidations failed"}
 	for {
 		select {
 		case <-ctx.Done():
@@ -349,7 +351,9 @@ func (a *Authenticator) Run(ctx context.Context) {
 			return
 		case <-poll.C:
 			if err := a.Poll(ctx); err != nil && ctx.Err() == nil {
-				a.log.Warn("reading token invalidations failed", "err", err)
+				failures.Failed(err)
+			} else if err == nil {
+				failures.OK()
 			}
 		case <-flush.C:
 			a.Flush(ctx)

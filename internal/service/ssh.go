@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/logx"
 )
 
 // The SSH transport's use cases: the credential → actor step for public
@@ -228,12 +229,16 @@ func (s *Service) WatchSessions(ctx context.Context, e SessionEnder, interval ti
 	defer t.Stop()
 	var seq int64
 	primed := false
+	failures := &logx.Failures{Log: s.log, Msg: "reading invalidations for SSH sessions failed"}
 	for {
 		invs, last, err := s.store.Invalidations(ctx, seq)
+		if err == nil {
+			failures.OK()
+		}
 		switch {
 		case err != nil:
 			if ctx.Err() == nil {
-				s.log.Warn("reading invalidations for SSH sessions failed", "err", err)
+				failures.Failed(err)
 			}
 		case !primed:
 			// Sessions opened before this point authenticated against

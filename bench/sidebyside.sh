@@ -18,7 +18,8 @@
 # Usage: bench/sidebyside.sh
 # Environment:
 #   GATEHOUSE_BIN=…      binary to measure (default: built from this tree)
-#   ROUNDS=30 CLONES=20  operations per figure
+#   ROUNDS=200 CLONES=20 operations per figure (ref operations cost about a
+#                        10 ms clock tick each: fewer rounds are noise)
 #   BIG=200              parallel clones for the memory figure (0: none)
 #   HISTORY=DIR          bare repository to serve (default: bench/mkhistory)
 #   WORK=/tmp/gatehouse-sidebyside  scratch directory (emptied first)
@@ -27,7 +28,7 @@
 # Needs: go, git, nginx, fcgiwrap, openssl, curl.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-ROUNDS=${ROUNDS:-30}; CLONES=${CLONES:-20}; BIG=${BIG:-200}
+ROUNDS=${ROUNDS:-200}; CLONES=${CLONES:-20}; BIG=${BIG:-200}
 WORK=${WORK:-/tmp/gatehouse-sidebyside}
 CGI_PORT=${CGI_PORT:-3080}; FCGI_CHILDREN=${FCGI_CHILDREN:-4}
 for c in git nginx fcgiwrap openssl curl; do command -v $c >/dev/null || { echo "needs $c" >&2; exit 2; }; done

@@ -342,9 +342,31 @@ type badJSON struct{ message string }
 
 func (e *badJSON) Error() string { return e.message }
 
+// moved answers a request for a repository by its name before a rename
+// as GitHub does: 301 Moved Permanently for GET and HEAD, 307 Temporary
+// Redirect (which keeps the method and body) for the others, with
+// Location the same request on the repository's own name.
+type moved struct{ location string }
+
+func (e *moved) Error() string { return "moved to " + e.location }
+
 // fail turns a handler error into GitHub's error body. Internal errors are
 // logged with the request id and shown only as that id.
 func (h *Handler) fail(rq *request, err error) {
+	var mv *moved
+	if errors.As(err, &mv) {
+		status, msg := http.StatusMovedPermanently, "Moved Permanently"
+		if rq.Method != http.MethodGet && rq.Method != http.MethodHead {
+			status, msg = http.StatusTemporaryRedirect, "Temporary Redirect"
+		}
+		rq.w.Header().Set("Location", mv.location)
+		writeJSON(rq.w, status, struct {
+			Message          string `json:"message"`
+			URL              string `json:"url"`
+			DocumentationURL string `json:"documentation_url"`
+		}{msg, mv.location, "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api#follow-redirects"})
+		return
+	}
 	var inv *invalid
 	if errors.As(err, &inv) {
 		writeError(rq.w, http.StatusUnprocessableEntity, inv.message, inv.errs)

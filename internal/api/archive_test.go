@@ -112,8 +112,19 @@ func TestRepoPatchArchiveRename(t *testing.T) {
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"full_name":"alice/moved"`) {
 		t.Fatalf("rename: %d %s", w.Code, w.Body)
 	}
-	if w := e.do(t, "GET", path, tok, nil); w.Code != 200 || !strings.Contains(w.Body.String(), `"full_name":"alice/moved"`) {
-		t.Errorf("GET by the old name: %d %s", w.Code, w.Body)
+	// The old name answers as GitHub's does: 301 to the new one (307 for
+	// the methods a client must repeat as they were), the rest of the
+	// path and the query kept.
+	w = e.do(t, "GET", path+"/branches?per_page=5", tok, nil)
+	if loc := w.Header().Get("Location"); w.Code != http.StatusMovedPermanently || loc != "https://git.example.com/api/v3/repos/alice/moved/branches?per_page=5" ||
+		!strings.Contains(w.Body.String(), `"message":"Moved Permanently","url":"`+loc+`"`) {
+		t.Errorf("GET by the old name: %d %s %s", w.Code, loc, w.Body)
+	}
+	if w := e.do(t, "PATCH", path, tok, map[string]any{"description": "x"}); w.Code != http.StatusTemporaryRedirect || w.Header().Get("Location") != "https://git.example.com/api/v3/repos/alice/moved" {
+		t.Errorf("PATCH by the old name: %d %s", w.Code, w.Header())
+	}
+	if w := e.do(t, "GET", Prefix+"/repos/alice/MOVED", tok, nil); w.Code != 200 || !strings.Contains(w.Body.String(), `"full_name":"alice/moved"`) {
+		t.Errorf("GET by the new name in other case: %d %s", w.Code, w.Body)
 	}
 	q := `query($n:String!,$f:Boolean!){repository(owner:"alice",name:$n,followRenames:$f){name}}`
 	if _, body := e.gql(t, strings.TrimPrefix(tok, "token "), q, map[string]any{"n": "demo", "f": true}); body != `{"data":{"repository":{"name":"moved"}}}` {

@@ -245,7 +245,7 @@ func TestRepoLifecycle(t *testing.T) {
 	expectError(t, w, http.StatusNotFound, msgNotFound)
 
 	// PATCH: make it public, then rename it; the old name keeps finding
-	// it (the DELETE below goes through it).
+	// it, as a redirect (the DELETE below).
 	w = e.do(t, "PATCH", Prefix+"/repos/alice/v", "token "+full, map[string]any{"private": false, "description": "now open"})
 	if w.Code != 200 || decodeBody[struct{ Visibility string }](t, w).Visibility != "public" {
 		t.Fatalf("PATCH: %d %s", w.Code, w.Body)
@@ -260,7 +260,12 @@ func TestRepoLifecycle(t *testing.T) {
 	// DELETE needs delete_repo: without it, 403 and the repository stays.
 	w = e.do(t, "DELETE", Prefix+"/repos/alice/v", "token "+publicOnly, nil)
 	expectError(t, w, http.StatusForbidden, msgAdminRights)
+	// By its old name, a 307 to the new one; then the DELETE itself.
 	w = e.do(t, "DELETE", Prefix+"/repos/alice/v", "token "+full, nil)
+	if w.Code != http.StatusTemporaryRedirect || !strings.HasSuffix(w.Header().Get("Location"), "/api/v3/repos/alice/renamed") {
+		t.Fatalf("DELETE by the old name: %d %s", w.Code, w.Body)
+	}
+	w = e.do(t, "DELETE", Prefix+"/repos/alice/renamed", "token "+full, nil)
 	if w.Code != http.StatusNoContent || w.Body.Len() != 0 {
 		t.Fatalf("DELETE: %d %s", w.Code, w.Body)
 	}

@@ -277,7 +277,37 @@ func (rq *request) repo() (*gatehouse.Repo, gatehouse.Permission, error) {
 	if err != nil {
 		return nil, 0, rq.refused(err)
 	}
+	if err := rq.renamed(owner, name, repo); err != nil {
+		return nil, 0, err
+	}
 	return repo, perm, nil
+}
+
+// renamed is a *moved to repo's own URL when the request named it by the
+// name it had before a rename (the service finds it by that name, for git
+// remotes and links); nil when the name is its own.
+func (rq *request) renamed(owner, name string, repo *gatehouse.Repo) error {
+	if strings.EqualFold(owner+"/"+name, repo.FullName()) {
+		return nil
+	}
+	// The path after /repos/OWNER/NAME, as sent.
+	rest := strings.TrimPrefix(rq.URL.EscapedPath(), Prefix)
+	rest = strings.TrimPrefix(rest, "/repos/")
+	for range 2 {
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			rest = rest[i+1:]
+		} else {
+			rest = ""
+		}
+	}
+	loc := rq.h.apiBase + "/repos/" + repo.FullName()
+	if rest != "" {
+		loc += "/" + rest
+	}
+	if rq.URL.RawQuery != "" {
+		loc += "?" + rq.URL.RawQuery
+	}
+	return &moved{location: loc}
 }
 
 // need is what the route's repository decision needs: its action and,
@@ -348,6 +378,9 @@ func (rq *request) view() (*service.RepoView, error) {
 	v, err := rq.h.svc.OpenRepo(rq.Context(), rq.actor, owner, name)
 	if err != nil {
 		return nil, rq.refused(err)
+	}
+	if err := rq.renamed(owner, name, v.Repo); err != nil {
+		return nil, err
 	}
 	return v, nil
 }

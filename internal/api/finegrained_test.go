@@ -194,3 +194,30 @@ func TestClassicTokensRestricted(t *testing.T) {
 		t.Errorf("a user's repository: %d %s", w.Code, w.Body)
 	}
 }
+
+// TestGraphQLViewerFineGrained: the viewer's e-mail and organizations
+// follow the same permissions as GET /user/emails and GET /user/orgs, for
+// fine-grained tokens as for classic ones.
+func TestGraphQLViewerFineGrained(t *testing.T) {
+	f := newWalkFixture(t)
+	const q = `{viewer{email organizations(first:10){nodes{login}}} repository(owner:"alice",name:"pub"){viewerDefaultCommitEmail}}`
+	with := f.fgToken(t, f.alice, "with", "alice", gatehouse.PublicRepos, nil, token.Perms{"email_addresses": token.ReadOnly})
+	without := f.fgToken(t, f.alice, "without", "alice", gatehouse.PublicRepos, nil, token.Perms{})
+	_, body := f.gql(t, with, q, nil)
+	if !strings.Contains(body, `"email":"`+f.alice.Email+`"`) || !strings.Contains(body, `"viewerDefaultCommitEmail":"`+f.alice.Email+`"`) {
+		t.Errorf("with email_addresses: read: %s", body)
+	}
+	// A token for alice acts on none of her organizations; one for acme
+	// lists acme (GET /user/orgs lists the same).
+	if !strings.Contains(body, `"organizations":{"nodes":[]}`) {
+		t.Errorf("a token for alice lists organizations: %s", body)
+	}
+	forAcme := f.fgToken(t, f.alice, "acme", "acme", gatehouse.PublicRepos, nil, token.Perms{})
+	if _, body := f.gql(t, forAcme, q, nil); !strings.Contains(body, `"organizations":{"nodes":[{"login":"acme"}]}`) {
+		t.Errorf("a token for acme: %s", body)
+	}
+	_, body = f.gql(t, without, q, nil)
+	if strings.Contains(body, f.alice.Email) || !strings.Contains(body, `"email":""`) {
+		t.Errorf("without email_addresses: %s", body)
+	}
+}

@@ -435,7 +435,7 @@ func (r *userResolver) AvatarURL(args struct{ Size *int32 }) uri {
 // Email is the public profile e-mail on GitHub. Gatehouse has no public
 // e-mail, so only the viewer, with a scope that may read it, sees theirs.
 func (r *userResolver) Email() string {
-	if r.viewer && (r.rq.hasScope("user:email") || r.rq.hasScope("read:user")) {
+	if r.viewer && r.rq.mayReadEmail() {
 		return r.u.Email
 	}
 	return ""
@@ -445,7 +445,7 @@ func (r *userResolver) Email() string {
 // (read:org or user, as GET /user/orgs); memberships of other users are
 // concealed.
 func (r *userResolver) Organizations(ctx context.Context, args connArgs) (*orgConnection, error) {
-	if !r.viewer || !(r.rq.hasScope("read:org") || r.rq.hasScope("user")) {
+	if !r.viewer || !(authz.Allows(r.rq.actor, "read:org", authz.MetadataRead) || authz.Allows(r.rq.actor, "user", authz.MetadataRead)) {
 		return &orgConnection{page: pageInfo{}}, nil
 	}
 	ms, err := collectAll(func(p gatehouse.Page) ([]gatehouse.Membership, error) {
@@ -978,11 +978,18 @@ func (r *repoResolver) ViewerSubscription() *string {
 	return &s
 }
 
+// mayReadEmail reports whether the caller may read its own e-mail
+// address: a classic token with user:email or read:user, a fine-grained
+// one with "email_addresses: read" (as GET /user/emails).
+func (rq *request) mayReadEmail() bool {
+	return authz.Allows(rq.actor, "user:email", authz.EmailsRead) || authz.Allows(rq.actor, "read:user", authz.EmailsRead)
+}
+
 // ViewerDefaultCommitEmail is the viewer's e-mail, for those who may read
 // it (as Email on User).
 func (r *repoResolver) ViewerDefaultCommitEmail() *string {
 	u := r.rq.user()
-	if u == nil || !(r.rq.hasScope("user:email") || r.rq.hasScope("read:user")) {
+	if u == nil || !r.rq.mayReadEmail() {
 		return nil
 	}
 	return optString(u.Email)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/service"
 )
 
@@ -47,7 +48,8 @@ func countAll[T any](list func(gatehouse.Page) ([]T, error)) (int, error) {
 }
 
 // showOrgSettings reports whether the caller sees org's owner-only
-// fields: an owner, with admin:org when using a token, as GitHub has it.
+// fields: an owner, with admin:org when using a classic token (a
+// fine-grained one: "organization_administration: read"), as GitHub has it.
 func (rq *request) showOrgSettings(org *gatehouse.User) (bool, error) {
 	if rq.user() == nil {
 		return false, nil
@@ -56,7 +58,7 @@ func (rq *request) showOrgSettings(org *gatehouse.User) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return role == gatehouse.OrgOwner && rq.hasScope("admin:org"), nil
+	return role == gatehouse.OrgOwner && authz.Allows(rq.actor, "admin:org", authz.OrgAdminRead), nil
 }
 
 // fullOrg converts org to organization-full for the caller, counting its

@@ -39,7 +39,11 @@ HISTORY=${HISTORY:-/tmp/gatehouse-history.git}
 [ -d "$HISTORY" ] || (cd "$root" && go run ./bench/mkhistory "$HISTORY")
 export GATEHOUSE_DATA=$WORK/data GIT_TERMINAL_PROMPT=0
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  pkill -f "fcgiwrap -c .* -s unix:$WORK/" 2>/dev/null || true # its children outlive it
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT
 
 # Gatehouse.

@@ -3,6 +3,7 @@ package authz
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/token"
@@ -82,6 +83,38 @@ func Perms(t *gatehouse.Token) token.Perms {
 		ps[n] = token.Level(l)
 	}
 	return ps
+}
+
+// Wider reports whether a fine-grained token whose access changes from
+// old to changed reaches further than before: a permission at a higher
+// level, or a repository it did not reach (all of the owner's beyond a
+// selection, a selected one it did not select, any beyond public ones).
+// An organization that requires approval reviews such a change again; a
+// change that only narrows applies at once.
+func Wider(old, changed *gatehouse.Token) bool {
+	for n, l := range changed.Permissions {
+		if l > old.Permissions[n] {
+			return true
+		}
+	}
+	switch changed.Repos {
+	case gatehouse.AllRepos:
+		return old.Repos != gatehouse.AllRepos
+	case gatehouse.SelectedRepos:
+		switch old.Repos {
+		case gatehouse.AllRepos:
+			return false
+		case gatehouse.SelectedRepos:
+			for _, id := range changed.RepoIDs {
+				if !slices.Contains(old.RepoIDs, id) {
+					return true
+				}
+			}
+			return false
+		}
+		return true
+	}
+	return false
 }
 
 // Usable reports whether a fine-grained token may act on its resource

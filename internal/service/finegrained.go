@@ -97,30 +97,12 @@ func (s *Service) CreateFineGrainedToken(ctx context.Context, actor *gatehouse.A
 	if err != nil {
 		return nil, err
 	}
-	perms, err := nf.Permissions.Normalize()
+	perms, err := checkPerms(op, target, nf.Permissions)
 	if err != nil {
-		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "permissions", Msg: err.Error()}
-	}
-	if target.IsOrg {
-		for name := range perms {
-			if info, _ := token.PermissionInfo(name); info.Group == token.AccountPerms {
-				return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "permissions",
-					Msg: fmt.Sprintf("account permissions such as %s apply to tokens whose resource owner is your own account", name)}
-			}
-		}
-	} else {
-		for name := range perms {
-			if info, _ := token.PermissionInfo(name); info.Group == token.OrganizationPerms {
-				return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "permissions",
-					Msg: fmt.Sprintf("organization permissions such as %s need an organization as the resource owner", name)}
-			}
-		}
+		return nil, err
 	}
 	t := &gatehouse.Token{UserID: user.ID, Kind: gatehouse.FineGrainedToken, Note: name, Description: desc,
-		TargetID: target.ID, Permissions: map[string]int{}}
-	for n, l := range perms {
-		t.Permissions[n] = int(l)
-	}
+		TargetID: target.ID, Permissions: perms}
 	if t.Repos, t.RepoIDs, err = s.selection(ctx, op, user, target, nf.Repos, nf.RepoNames); err != nil {
 		return nil, err
 	}
@@ -143,6 +125,103 @@ func (s *Service) CreateFineGrainedToken(ctx context.Context, actor *gatehouse.A
 		s.record(ctx, actor, gatehouse.AuditEvent{Action: gatehouse.AuditTokenRequest, UserID: t.UserID, TokenID: t.ID, Note: t.Note, Detail: "org=" + target.Login})
 	}
 	return &IssuedToken{Token: t, Secret: secret}, nil
+}
+
+// checkPerms normalizes the permissions of a token for target, refusing
+// those of the other kind of resource owner, and returns them as stored.
+func checkPerms(op string, target *gatehouse.User, ps token.Perms) (map[string]int, error) {
+	perms, err := ps.Normalize()
+	if err != nil {
+		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "permissions", Msg: err.Error()}
+	}
+	out := map[string]int{}
+	for name, l := range perms {
+		info, _ := token.PermissionInfo(name)
+		switch {
+		case target.IsOrg && info.Group == token.AccountPerms:
+			return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "permissions",
+				Msg: fmt.Sprintf("account permissions such as %s apply to tokens whose resource owner is your own account", name)}
+		case !target.IsOrg && info.Group == token.OrganizationPerms:
+			return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "permissions",
+				Msg: fmt.Sprintf("organization permissions such as %s need an organization as the resource owner", name)}
+		}
+		out[name] = int(l)
+	}
+	return out, nil
+}
+
+// FineGrainedAccess is what a fine-grained token reaches: repository
+// access (with the selected repositories' names, as NewFineGrained's) and
+// permissions.
+type FineGrainedAccess struct {
+	Repos       gatehouse.RepoAccess
+	RepoNames   []string
+	Permissions token.Perms
+}
+
+// UpdateFineGrainedAccess changes the repositories and permissions of a
+// fine-grained token the actor manages; its resource owner, name and
+// expiry stay. The rules of creation apply (the owner's repositories the
+// user can see, 1 to 50 of them, the owner's kind of permissions, the
+// organization's policy). On an organization that requires approval, a
+// change that reaches further (authz.Wider), or any change of a denied
+// token, is a new request: the token is pending again, reaching public
+// repositories only until an owner approves it, unless its user owns the
+// organization. A change that only narrows applies at once and keeps the
+// approval. Every node sees the change on the token's next use.
+// Errors: Invalid, NotFound, Conflict (changed meanwhile: read it again).
+func (s *Service) UpdateFineGrainedAccess(ctx context.Context, actor *gatehouse.Actor, id int64, a FineGrainedAccess) (*gatehouse.Token, error) {
+	const op = "update token"
+	old, err := s.FindToken(ctx, actor, id)
+	if err != nil {
+		return nil, err
+	}
+	if !old.FineGrained() {
+		return nil, gatehouse.E(op, gatehouse.NotFound, "token not found")
+	}
+	user, err := s.store.FindUserByID(ctx, old.UserID)
+	if err != nil {
+		return nil, err
+	}
+	owner, err := s.store.FindUserByID(ctx, old.TargetID)
+	if err != nil {
+		return nil, err
+	}
+	target, role, policy, err := s.fineGrainedTarget(ctx, op, user, owner.Login)
+	if err != nil {
+		return nil, err
+	}
+	t := *old
+	if t.Permissions, err = checkPerms(op, target, a.Permissions); err != nil {
+		return nil, err
+	}
+	if t.Repos, t.RepoIDs, err = s.selection(ctx, op, user, target, a.Repos, a.RepoNames); err != nil {
+		return nil, err
+	}
+	review := target.IsOrg && policy.RequireApproval && role != gatehouse.OrgOwner &&
+		(old.Approval == gatehouse.TokenDenied || authz.Wider(old, &t))
+	if review {
+		t.Approval, t.ReviewerID, t.ReviewedAt, t.ReviewReason = gatehouse.TokenPending, 0, time.Time{}, ""
+	}
+	if err := s.store.UpdateToken(ctx, &t); err != nil {
+		return nil, err
+	}
+	s.forget(t.ID, t.UserID)
+	s.recordToken(ctx, actor, gatehouse.AuditTokenUpdate, &t, "access="+string(t.Repos)+" permissions="+permSummary(t.Permissions))
+	if review {
+		s.record(ctx, actor, gatehouse.AuditEvent{Action: gatehouse.AuditTokenRequest, UserID: t.UserID, TokenID: t.ID, Note: t.Note, Detail: "org=" + target.Login})
+	}
+	return &t, nil
+}
+
+// permSummary words permissions for the audit log: name:level, sorted.
+func permSummary(perms map[string]int) string {
+	var out []string
+	for n, l := range perms {
+		out = append(out, n+":"+token.Level(l).String())
+	}
+	slices.Sort(out)
+	return strings.Join(out, ",")
 }
 
 // fieldRenamed moves an Invalid error of checkNote to the field of a

@@ -173,3 +173,118 @@ func sessionOf(id int64, users ...*gatehouse.User) *gatehouse.Actor {
 	}
 	return gatehouse.SystemActor()
 }
+
+// TestFineGrainedAccessChange: a token's repositories and permissions
+// change under creation's rules; a change that narrows applies at the
+// token's next use and keeps the approval, one that widens is a new
+// request the token waits on, reaching nothing private meanwhile.
+func TestFineGrainedAccessChange(t *testing.T) {
+	s, db := newService(t)
+	ctx := context.Background()
+	olive := mustUser(t, s, NewUser{Login: "olive", Email: "olive@example.com"})
+	mia := mustUser(t, s, NewUser{Login: "mia", Email: "mia@example.com"})
+	otto := mustUser(t, s, NewUser{Login: "otto", Email: "otto@example.com"})
+	org, err := s.CreateOrg(ctx, session(olive, ""), NewOrg{Login: "acme", Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetMembership(ctx, session(olive, ""), org, "mia", gatehouse.OrgMember); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b"} {
+		if _, err := s.CreateRepo(ctx, session(olive, ""), NewRepo{Owner: "acme", Name: name, Private: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	it, err := s.CreateFineGrainedToken(ctx, session(mia, ""), NewFineGrained{UserID: mia.ID, Name: "ci", Owner: "acme",
+		Repos: gatehouse.SelectedRepos, RepoNames: []string{"a"}, Permissions: token.Perms{"contents": token.ReadOnly}, Expires: "30d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReviewTokenRequest(ctx, session(olive, ""), org, it.Token.ID, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	reads := func(name string, action authz.Action) error {
+		_, _, err := s.Repo(ctx, fgActor(t, s, it.Secret), "acme", name, action)
+		return err
+	}
+	if err := reads("a", authz.Read); err != nil {
+		t.Fatalf("approved token reading acme/a: %v", err)
+	}
+
+	// Refusals, each naming its field; nobody else changes mia's token.
+	for _, c := range []struct {
+		name  string
+		a     FineGrainedAccess
+		field string
+	}{
+		{"another owner's repository", FineGrainedAccess{Repos: gatehouse.SelectedRepos, RepoNames: []string{"mia/a"}}, "repositories"},
+		{"an account permission", FineGrainedAccess{Repos: gatehouse.AllRepos, Permissions: token.Perms{"profile": token.ReadWrite}}, "permissions"},
+		{"an empty selection", FineGrainedAccess{Repos: gatehouse.SelectedRepos}, "repositories"},
+	} {
+		_, err := s.UpdateFineGrainedAccess(ctx, session(mia, ""), it.Token.ID, c.a)
+		var e *gatehouse.Error
+		if !errors.As(err, &e) || e.Kind != gatehouse.Invalid || e.Field != c.field {
+			t.Errorf("%s: %v, want Invalid on %s", c.name, err, c.field)
+		}
+	}
+	if _, err := s.UpdateFineGrainedAccess(ctx, session(otto, ""), it.Token.ID, FineGrainedAccess{Repos: gatehouse.AllRepos}); !gatehouse.IsKind(err, gatehouse.NotFound) {
+		t.Errorf("otto changing mia's token: %v", err)
+	}
+
+	// Narrower (no contents: metadata only): still approved, and the
+	// next use can no longer clone.
+	tok, err := s.UpdateFineGrainedAccess(ctx, session(mia, ""), it.Token.ID, FineGrainedAccess{
+		Repos: gatehouse.SelectedRepos, RepoNames: []string{"a"}})
+	if err != nil || tok.Approval != gatehouse.TokenApproved {
+		t.Fatalf("narrowing: %v, %+v", err, tok)
+	}
+	if err := reads("a", authz.Read); !errors.Is(err, authz.ErrPermission) {
+		t.Errorf("cloning after contents was taken away: %v", err)
+	}
+
+	// Wider (b too): a new request; nothing private until approved.
+	tok, err = s.UpdateFineGrainedAccess(ctx, session(mia, ""), it.Token.ID, FineGrainedAccess{
+		Repos: gatehouse.SelectedRepos, RepoNames: []string{"a", "acme/b"}, Permissions: token.Perms{"contents": token.ReadOnly}})
+	if err != nil || tok.Approval != gatehouse.TokenPending || len(tok.RepoIDs) != 2 {
+		t.Fatalf("widening: %v, %+v", err, tok)
+	}
+	if err := reads("a", authz.Read); !gatehouse.IsKind(err, gatehouse.NotFound) {
+		t.Errorf("a pending token reading acme/a: %v", err)
+	}
+	reqs, err := s.OrgTokens(ctx, session(olive, ""), org, true, gatehouse.Page{})
+	if err != nil || len(reqs) != 1 || reqs[0].Token.ID != it.Token.ID {
+		t.Fatalf("pending requests after widening: %+v, %v", reqs, err)
+	}
+	if _, err := s.ReviewTokenRequest(ctx, session(olive, ""), org, it.Token.ID, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := reads("b", authz.Read); err != nil {
+		t.Errorf("reading acme/b once approved: %v", err)
+	}
+	events, err := db.ListAuditEvents(ctx, gatehouse.AuditFilter{UserID: mia.ID}, gatehouse.Page{PerPage: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var updates, requests int
+	for _, e := range events {
+		switch e.Action {
+		case gatehouse.AuditTokenUpdate:
+			updates++
+		case gatehouse.AuditTokenRequest:
+			requests++
+		}
+	}
+	if updates != 2 || requests != 2 {
+		t.Errorf("audit: %d updates and %d requests, want 2 and 2 (creation and widening)", updates, requests)
+	}
+
+	// A classic token has no such access to change.
+	classic, err := s.CreateToken(ctx, session(mia, ""), NewToken{UserID: mia.ID, Note: "classic", Scopes: []string{"repo"}, Expires: "30d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateFineGrainedAccess(ctx, session(mia, ""), classic.Token.ID, FineGrainedAccess{Repos: gatehouse.AllRepos}); !gatehouse.IsKind(err, gatehouse.NotFound) {
+		t.Errorf("a classic token: %v", err)
+	}
+}

@@ -551,25 +551,39 @@ func (h *Handler) checkFGForm(r *http.Request, f fgForm) (service.NewFineGrained
 		}
 	}
 
-	nf.Repos = gatehouse.RepoAccess(f.access)
-	switch nf.Repos {
+	a, err := h.checkFGAccess(r, f, target.Owner, errs)
+	if err != nil {
+		return nf, nil, err
+	}
+	nf.Repos, nf.RepoNames, nf.Permissions = a.Repos, a.RepoNames, a.Permissions
+	return nf, errs, nil
+}
+
+// checkFGAccess validates the form's repository access and permissions
+// for a token whose resource owner is owner, as checkFGForm does, into
+// errs, and returns them in the service's terms.
+func (h *Handler) checkFGAccess(r *http.Request, f fgForm, owner *gatehouse.User, errs formErrors) (service.FineGrainedAccess, error) {
+	loc := stateOf(r).loc
+	var a service.FineGrainedAccess
+	a.Repos = gatehouse.RepoAccess(f.access)
+	switch a.Repos {
 	case gatehouse.PublicRepos, gatehouse.AllRepos:
 	case gatehouse.SelectedRepos:
-		if f.selectionOwner != "" && !strings.EqualFold(f.selectionOwner, target.Owner.Login) {
+		if f.selectionOwner != "" && !strings.EqualFold(f.selectionOwner, owner.Login) {
 			f.repos = nil // chosen among another owner's repositories
 		}
-		repos, complete, err := h.ownerRepos(r, target.Owner)
+		repos, complete, err := h.ownerRepos(r, owner)
 		if err != nil {
-			return nf, nil, err
+			return a, err
 		}
 		for _, n := range f.repos {
-			n = strings.TrimPrefix(n, target.Owner.Login+"/")
+			n = strings.TrimPrefix(n, owner.Login+"/")
 			known := slices.ContainsFunc(repos, func(repo *gatehouse.Repo) bool { return strings.EqualFold(repo.Name, n) })
 			if complete && !known {
-				errs["repositories"] = loc.T("fg.err_repo_unknown", target.Owner.Login, n)
+				errs["repositories"] = loc.T("fg.err_repo_unknown", owner.Login, n)
 				break
 			}
-			nf.RepoNames = append(nf.RepoNames, n)
+			a.RepoNames = append(a.RepoNames, n)
 		}
 		switch {
 		case len(f.repos) == 0:
@@ -581,7 +595,7 @@ func (h *Handler) checkFGForm(r *http.Request, f fgForm) (service.NewFineGrained
 		errs["repository_access"] = loc.T("fg.err_access")
 	}
 
-	nf.Permissions = token.Perms{}
+	a.Permissions = token.Perms{}
 	for name, v := range f.perms {
 		info, _ := token.PermissionInfo(name)
 		l, ok := token.ParseLevel(v)
@@ -592,15 +606,15 @@ func (h *Handler) checkFGForm(r *http.Request, f fgForm) (service.NewFineGrained
 		if l == token.NoAccess {
 			continue
 		}
-		nf.Permissions[name] = l
+		a.Permissions[name] = l
 		switch {
-		case info.Group == token.AccountPerms && target.Owner.IsOrg:
+		case info.Group == token.AccountPerms && owner.IsOrg:
 			errs["permissions"] = loc.T("fg.err_account_perms", permLabel(loc, name))
-		case info.Group == token.OrganizationPerms && !target.Owner.IsOrg:
+		case info.Group == token.OrganizationPerms && !owner.IsOrg:
 			errs["permissions"] = loc.T("fg.err_org_perms", permLabel(loc, name))
 		}
 	}
-	return nf, errs, nil
+	return a, nil
 }
 
 // fgFormErrors words a service error for the fine-grained token forms,
@@ -719,6 +733,119 @@ func (h *Handler) handleFineGrainedRepos(w http.ResponseWriter, r *http.Request)
 }
 
 // A token's page.
+
+// fgAccessData is the page that changes a token's repositories and
+// permissions: the creation form's fields, for the token's owner.
+type fgAccessData struct {
+	*fgFormData
+	TokenID    int64
+	TokenName  string
+	ReviewNote string
+}
+
+// fgAccessForm is the form filled with t's access.
+func (h *Handler) fgAccessForm(r *http.Request, t *gatehouse.Token) (fgForm, *gatehouse.User, error) {
+	owner, repos, err := h.cfg.Service.TokenTarget(r.Context(), t)
+	if err != nil {
+		return fgForm{}, nil, err
+	}
+	f := fgForm{name: t.Note, target: owner.Login, selectionOwner: owner.Login, access: string(t.Repos), perms: map[string]string{}}
+	for _, repo := range repos {
+		f.repos = append(f.repos, repo.Name)
+	}
+	for n, l := range t.Permissions {
+		f.perms[n] = token.Level(l).String()
+	}
+	return f, owner, nil
+}
+
+func (h *Handler) renderFGAccess(w http.ResponseWriter, r *http.Request, status int, t *gatehouse.Token, owner *gatehouse.User, f fgForm, errs formErrors) {
+	loc := stateOf(r).loc
+	f.target, f.name = owner.Login, t.Note
+	d, err := h.fgFormPage(r, f, errs)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	ad := &fgAccessData{fgFormData: d, TokenID: t.ID, TokenName: t.Note}
+	targets, err := h.fgTargets(r)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	switch target, ok := findTarget(targets, owner.Login); {
+	case !ok || target.Policy.RestrictFineGrained || !strings.EqualFold(d.Target, owner.Login):
+		// The user left the organization, or it no longer allows
+		// fine-grained tokens: the service refuses any change.
+		if _, set := errs[""]; !set {
+			errs[""] = loc.T("fg.err_owner_restricted", owner.Login)
+		}
+		d.Target, d.TargetOrg = owner.Login, owner.IsOrg
+	case target.Owner.IsOrg && target.Policy.RequireApproval && target.Role != gatehouse.OrgOwner:
+		ad.ReviewNote = loc.T("fg.access_review", owner.Login)
+	}
+	h.render(w, r, status, "fg_token_access", "fg.access_title", "fg-tokens", ad)
+}
+
+// handleFineGrainedAccessForm shows the token's repositories and
+// permissions, to change.
+func (h *Handler) handleFineGrainedAccessForm(w http.ResponseWriter, r *http.Request) {
+	t, ok := h.ownFineGrained(w, r)
+	if !ok {
+		return
+	}
+	f, owner, err := h.fgAccessForm(r, t)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.renderFGAccess(w, r, http.StatusOK, t, owner, f, formErrors{})
+}
+
+// handleFineGrainedAccess changes them (Service.UpdateFineGrainedAccess);
+// "op=search" shows the form again with the repositories that match, as
+// on the creation form.
+func (h *Handler) handleFineGrainedAccess(w http.ResponseWriter, r *http.Request) {
+	loc := stateOf(r).loc
+	t, ok := h.ownFineGrained(w, r)
+	if !ok {
+		return
+	}
+	_ = r.ParseForm() // done already by the form-token check, which refused a bad body
+	f := readFGForm(r.PostForm)
+	owner, _, err := h.cfg.Service.TokenTarget(r.Context(), t)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if r.PostFormValue("op") == "search" {
+		h.renderFGAccess(w, r, http.StatusOK, t, owner, f, formErrors{})
+		return
+	}
+	errs := formErrors{}
+	a, err := h.checkFGAccess(r, f, owner, errs)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	var updated *gatehouse.Token
+	if !errs.Any() {
+		updated, err = h.cfg.Service.UpdateFineGrainedAccess(r.Context(), actor(r), t.ID, a)
+		if err != nil && !fgFormErrors(loc, err, service.TokenPolicy{}, errs) {
+			h.serverError(w, r, err)
+			return
+		}
+	}
+	if errs.Any() {
+		h.renderFGAccess(w, r, http.StatusUnprocessableEntity, t, owner, f, errs)
+		return
+	}
+	fl := &flash{Kind: "notice", Key: "fg.access_saved", Args: []string{t.Note}}
+	if updated.Approval == gatehouse.TokenPending && t.Approval != gatehouse.TokenPending {
+		fl = &flash{Kind: "notice", Key: "fg.access_saved_pending", Args: []string{t.Note, owner.Login}}
+	}
+	h.redirectFlash(w, r, "/settings/personal-access-tokens/"+strconv.FormatInt(t.ID, 10), fl)
+}
 
 // fgTokenData is a fine-grained token's page, with its edit form, and the
 // regenerate and delete pages.

@@ -604,3 +604,70 @@ func TestPermissionLabels(t *testing.T) {
 		t.Error("the side navigation does not use GitHub's words")
 	}
 }
+
+// TestFineGrainedAccessPage: bob's approved token for acme shows its
+// repositories and permissions on its access page; saving a narrower set
+// keeps it approved; adding a repository sends it back for review, and
+// the page says so; its page shows the new access; a page in Japanese
+// renders; another user's token is not found.
+func TestFineGrainedAccessPage(t *testing.T) {
+	ctx := context.Background()
+	e := newFGEnv(t)
+	bc := e.client()
+	bc.signIn("bob", true)
+	res := bc.post("/settings/personal-access-tokens/new", "/settings/personal-access-tokens", url.Values{
+		"name": {"deploy"}, "target_name": {"acme"}, "expires": {"30"}, "repository_access": {"selected"},
+		"repositories": {"app", "site"}, "selection_owner": {"acme"}, "contents": {"write"}})
+	wantStatus(t, "create", res, http.StatusSeeOther)
+	tk := e.fgToken(t, e.bob.ID, "deploy")
+	if _, err := e.svc.ReviewTokenRequest(ctx, system, e.acme, tk.ID, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	page := bc.get(fgPath(tk.ID, "/access"))
+	wantStatus(t, "access page", page, http.StatusOK)
+	fgGolden(t, "fg_token_access", page.Body)
+	for _, want := range []string{`value="acme/app"`, `value="acme/site"`, `id="review-note"`} {
+		if !strings.Contains(page.Body, want) && !strings.Contains(page.Body, strings.Replace(want, "acme/", "", 1)) {
+			t.Errorf("the access page lacks %s", want)
+		}
+	}
+
+	// Narrower: site only, contents read.
+	res = bc.post(fgPath(tk.ID, "/access"), fgPath(tk.ID, "/access"), url.Values{
+		"repository_access": {"selected"}, "repositories": {"site"}, "selection_owner": {"acme"}, "contents": {"read"}})
+	wantStatus(t, "narrowing", res, http.StatusSeeOther)
+	tk = e.fgToken(t, e.bob.ID, "deploy")
+	if tk.Approval != gatehouse.TokenApproved || len(tk.RepoIDs) != 1 || tk.Permissions["contents"] != int(token.ReadOnly) {
+		t.Fatalf("after narrowing: %+v", tk)
+	}
+	if body := bc.get(fgPath(tk.ID, "")).Body; !strings.Contains(body, "The access of deploy changed.") || strings.Contains(body, "acme/app") {
+		t.Errorf("the token's page after narrowing:\n%s", body)
+	}
+
+	// A mistake is shown on the form, and nothing changes.
+	res = bc.post(fgPath(tk.ID, "/access"), fgPath(tk.ID, "/access"), url.Values{
+		"repository_access": {"selected"}, "selection_owner": {"acme"}, "contents": {"read"}})
+	wantStatus(t, "no repository", res, http.StatusUnprocessableEntity)
+	if !strings.Contains(res.Body, `id="repositories-error"`) {
+		t.Errorf("no error shown for an empty selection:\n%s", res.Body)
+	}
+
+	// Wider: app again; the token waits for an owner.
+	res = bc.post(fgPath(tk.ID, "/access"), fgPath(tk.ID, "/access"), url.Values{
+		"repository_access": {"selected"}, "repositories": {"site", "app"}, "selection_owner": {"acme"}, "contents": {"read"}})
+	wantStatus(t, "widening", res, http.StatusSeeOther)
+	if tk = e.fgToken(t, e.bob.ID, "deploy"); tk.Approval != gatehouse.TokenPending || len(tk.RepoIDs) != 2 {
+		t.Fatalf("after widening: %+v", tk)
+	}
+	if body := bc.get(fgPath(tk.ID, "")).Body; !strings.Contains(body, "waits for an owner of acme to approve it") || !strings.Contains(body, `id="approval-state"`) {
+		t.Errorf("the token's page after widening:\n%s", body)
+	}
+
+	bc.lang = "ja"
+	if page := bc.get(fgPath(tk.ID, "/access")); page.Status != http.StatusOK || !strings.Contains(page.Body, "のリポジトリと権限") {
+		t.Errorf("the Japanese page: %d", page.Status)
+	}
+	cc := e.client()
+	cc.signIn("carol", true)
+	wantStatus(t, "carol on bob's token", cc.get(fgPath(tk.ID, "/access")), http.StatusNotFound)
+}

@@ -188,6 +188,8 @@ func (h *Handler) table() []page {
 		{"GET", "/settings/personal-access-tokens/repositories", signedIn, true, h.handleFineGrainedRepos},
 		{"GET", "/settings/personal-access-tokens/{pat}", signedIn, true, h.handleFineGrainedToken},
 		{"POST", "/settings/personal-access-tokens/{pat}", signedIn, true, h.handleFineGrainedUpdate},
+		{"GET", "/settings/personal-access-tokens/{pat}/access", signedIn, true, h.handleFineGrainedAccessForm},
+		{"POST", "/settings/personal-access-tokens/{pat}/access", signedIn, true, h.handleFineGrainedAccess},
 		{"GET", "/settings/personal-access-tokens/{pat}/regenerate", signedIn, true, h.handleFineGrainedRegenerateForm},
 		{"POST", "/settings/personal-access-tokens/{pat}/regenerate", signedIn, true, h.handleFineGrainedRegenerate},
 		{"GET", "/settings/personal-access-tokens/{pat}/delete", signedIn, true, h.handleFineGrainedDeleteForm},

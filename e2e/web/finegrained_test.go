@@ -203,6 +203,36 @@ func TestFineGrainedTokenInBrowser(t *testing.T) {
 	}
 	g.MustRunAs(work, "bob", secret, "clone", "-q", remote, "fine-grained-after")
 
+	t.Log("bob takes contents away from his token on its access page; git refuses it at once")
+	p.signOut()
+	p.signIn("bob", bobPW)
+	p.run("open the token's page", chromedp.Navigate(srv.URL+tokenPage))
+	p.sudo(bobPW, tokenPage)
+	p.clickText(".actions", "Change access")
+	p.waitPath(tokenPage + "/access")
+	var form struct {
+		Selected bool
+		Contents string
+	}
+	p.eval(`({Selected: !!document.querySelector('#repo-selected input[value="app"]:checked'), Contents: document.getElementById("perm-contents").value})`, &form)
+	if !form.Selected || form.Contents != "read" {
+		t.Errorf("the access page shows app selected=%v, contents %q; want the token's own access", form.Selected, form.Contents)
+	}
+	p.run("contents none", chromedp.SetValue("#perm-contents", "none", chromedp.ByQuery))
+	p.screenshot("en-fine-grained-token-access")
+	p.clickText("#fg-token-form", "Save access")
+	p.waitPath(tokenPage)
+	if msg := p.text(".flash"); msg != "The access of app deploy changed." {
+		t.Errorf("after saving the access the page says %q", msg)
+	}
+	if state := p.text("#approval-state"); !strings.HasPrefix(state, "Approved") {
+		t.Errorf("a narrower token is no longer approved: %q", state)
+	}
+	r = g.RunAs(work, "bob", secret, "clone", "-q", remote, "no-contents")
+	if r.Err == nil || !strings.Contains(r.Stderr, `"contents: read"`) {
+		t.Errorf("clone with contents taken away: %v\n%s", r.Err, r.Stderr)
+	}
+
 	t.Log("the form in Japanese")
 	p.run("ask for Japanese", network.Enable(), network.SetExtraHTTPHeaders(network.Headers{"Accept-Language": "ja,en;q=0.5"}))
 	p.run("Japanese form", chromedp.Navigate(srv.URL+"/settings/personal-access-tokens/new?name=CI&target_name=acme&expires_in=7&contents=read"),

@@ -279,6 +279,21 @@ func TestFineGrainedAccessChange(t *testing.T) {
 		t.Errorf("audit: %d updates and %d requests, want 2 and 2 (creation and widening)", updates, requests)
 	}
 
+	// Deleting a token that waits for approval cancels its request.
+	if _, err := s.UpdateFineGrainedAccess(ctx, session(mia, ""), it.Token.ID, FineGrainedAccess{Repos: gatehouse.AllRepos}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteToken(ctx, session(mia, ""), it.Token.ID); err != nil {
+		t.Fatal(err)
+	}
+	events, _ = db.ListAuditEvents(ctx, gatehouse.AuditFilter{UserID: mia.ID}, gatehouse.Page{PerPage: 1})
+	if len(events) != 1 || events[0].Action != gatehouse.AuditTokenRequestCancel || events[0].Detail != "org=acme" {
+		t.Errorf("the last event after deleting a pending token: %+v", events)
+	}
+	if reqs, err := s.OrgTokens(ctx, session(olive, ""), org, true, gatehouse.Page{}); err != nil || len(reqs) != 0 {
+		t.Errorf("pending requests after the delete: %+v, %v", reqs, err)
+	}
+
 	// A classic token has no such access to change.
 	classic, err := s.CreateToken(ctx, session(mia, ""), NewToken{UserID: mia.ID, Note: "classic", Scopes: []string{"repo"}, Expires: "30d"})
 	if err != nil {

@@ -271,7 +271,22 @@ func (s *Service) DeleteToken(ctx context.Context, actor *gatehouse.Actor, id in
 	}
 	s.forget(id, t.UserID)
 	s.recordToken(ctx, actor, action, t, "")
+	s.recordCancelled(ctx, actor, t)
 	return t, nil
+}
+
+// recordCancelled records, for a deleted token that was waiting for an
+// organization's approval, that its request is gone with it (the owners'
+// list of requests no longer shows it).
+func (s *Service) recordCancelled(ctx context.Context, actor *gatehouse.Actor, t *gatehouse.Token) {
+	if !t.FineGrained() || t.Approval != gatehouse.TokenPending {
+		return
+	}
+	detail := ""
+	if org, err := s.store.FindUserByID(ctx, t.TargetID); err == nil {
+		detail = "org=" + org.Login
+	}
+	s.record(ctx, actor, gatehouse.AuditEvent{Action: gatehouse.AuditTokenRequestCancel, UserID: t.UserID, TokenID: t.ID, Note: t.Note, Detail: detail})
 }
 
 // RevokeAllTokens deletes every token of a user and reports how many. The
@@ -299,6 +314,7 @@ func (s *Service) RevokeAllTokens(ctx context.Context, actor *gatehouse.Actor, u
 			return n, err
 		}
 		s.recordToken(ctx, actor, action, t, "via=revoke_all")
+		s.recordCancelled(ctx, actor, t)
 		n++
 	}
 	s.forget(0, userID)

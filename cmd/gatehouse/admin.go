@@ -532,6 +532,60 @@ func (e *env) tokenRevoke(ctx context.Context, args []string) error {
 	return nil
 }
 
+// tokenAccess changes the repositories and permissions of a fine-grained
+// token (Service.UpdateFineGrainedAccess), as its access page does.
+func (e *env) tokenAccess(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("admin token access", flag.ContinueOnError)
+	e.common(fs)
+	repos := fs.String("repos", "", "public, all, or a comma-separated list of 1 to 50 of the resource owner's\nrepositories (NAME or OWNER/NAME)")
+	perms := fs.String("permissions", "", "comma-separated NAME:read or NAME:write, NAME one of\n"+permissionNames()+"\n(none: metadata only)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if len(pos) != 1 || !given["repos"] || !given["permissions"] {
+		return usagef("admin token access needs the token ID, --repos and --permissions (the whole new access)")
+	}
+	id, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil || id <= 0 {
+		return usagef("%q is not a token ID", pos[0])
+	}
+	ps, err := token.ParsePerms(*perms)
+	if err != nil {
+		return usagef("--permissions: %v", err)
+	}
+	access, names, err := parseRepoAccess(*repos)
+	if err != nil {
+		return err
+	}
+	svc, done, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	system := gatehouse.SystemActor()
+	t, err := svc.UpdateFineGrainedAccess(ctx, system, id, service.FineGrainedAccess{Repos: access, RepoNames: names, Permissions: ps})
+	if gatehouse.IsKind(err, gatehouse.NotFound) {
+		return fmt.Errorf("no fine-grained token with ID %d", id)
+	}
+	if err != nil {
+		return err
+	}
+	target, selected, err := svc.TokenTarget(ctx, t)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "Fine-grained token %d on %s: %s; permissions %s.", t.ID, target.Login, repoAccessPhrase(t, target, selected), permsPhrase(t))
+	if t.Approval == gatehouse.TokenPending {
+		fmt.Fprintf(e.stderr, " Pending: until an owner of %s approves it (admin org token-review %s %d --approve), it reads public repositories only.",
+			target.Login, target.Login, t.ID)
+	}
+	fmt.Fprintln(e.stderr)
+	return nil
+}
+
 func (e *env) repoCollaborator(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("admin repo collaborator", flag.ContinueOnError)
 	e.common(fs)

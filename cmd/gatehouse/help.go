@@ -67,6 +67,10 @@ func commands() []command {
 				"(admin org token-review), unless its user is an owner."},
 		{name: "admin token list", run: (*env).tokenList,
 			summary: "List tokens of both kinds: note, scopes or permissions, resource owner and approval, last eight characters, expiry (never the secret)."},
+		{name: "admin token access", args: "ID --repos R --permissions P", run: (*env).tokenAccess,
+			summary: "Change a fine-grained token's repositories and permissions; its owner and expiry stay.",
+			about: "On an organization that requires approval, a change that reaches further is pending until an owner\n" +
+				"approves it (admin org token-review); one that only narrows applies at once."},
 		{name: "admin token revoke", args: "ID", run: (*env).tokenRevoke,
 			summary: "Revoke a token (IDs: see admin token list)."},
 		{name: "admin key add", args: "--user NAME < key.pub", run: (*env).keyAdd,

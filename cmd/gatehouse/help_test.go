@@ -151,7 +151,7 @@ func TestUsageErrorsNameTheirCommand(t *testing.T) {
 	}{
 		{[]string{"frobnicate"}, "", `unknown command "frobnicate"`},
 		{[]string{"admin"}, "admin", "admin needs a command: user, repo, org, token, key or deploy-key"},
-		{[]string{"admin", "token"}, "admin token", "admin token needs a command: create, list or revoke"},
+		{[]string{"admin", "token"}, "admin token", "admin token needs a command: create, list, access or revoke"},
 		{[]string{"admin", "token", "frob"}, "admin token", `unknown command "admin token frob"`},
 		{[]string{"admin", "token", "revoke"}, "admin token revoke", "admin token revoke needs the token ID"},
 		{[]string{"serve", "--bogus"}, "serve", "serve: flag provided but not defined: -bogus"},

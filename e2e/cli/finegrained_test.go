@@ -146,6 +146,29 @@ func TestFineGrainedCommands(t *testing.T) {
 	if out, errOut := admin("org", "token-requests", "acme"); out != "" || !strings.Contains(errOut, "No token requests") {
 		t.Errorf("token-requests acme after the review: stdout %q, stderr %q", out, errOut)
 	}
+
+	t.Log("admin token access: narrowing keeps the approval, widening is a new request")
+	_, errOut = admin("token", "access", bobID, "--repos", "a", "--permissions", "contents:read")
+	if !strings.Contains(errOut, "Fine-grained token "+bobID+" on acme: repositories a; permissions metadata:read,contents:read.") || strings.Contains(errOut, "Pending") {
+		t.Errorf("token access, narrower: %q", errOut)
+	}
+	if r := tokens()["bob/laptop"]; r.Approval != "approved" || r.RepositoryAccess != "selected" || strings.Join(r.Repositories, ",") != "acme/a" {
+		t.Errorf("bob's token after narrowing: %+v", r)
+	}
+	_, errOut = admin("token", "access", bobID, "--repos", "a,b", "--permissions", "contents:read")
+	if !strings.Contains(errOut, "Pending") || !strings.Contains(errOut, "admin org token-review acme "+bobID) {
+		t.Errorf("token access, wider: %q", errOut)
+	}
+	if r := tokens()["bob/laptop"]; r.Approval != "pending" {
+		t.Errorf("bob's token after widening: %+v", r)
+	}
+	if _, errOut, code := run(t, data, "", "admin", "token", "access", bobID, "--repos", "a"); code != 2 || !strings.Contains(errOut, "--repos and --permissions") {
+		t.Errorf("token access without --permissions: exit %d, %q", code, errOut)
+	}
+	if _, errOut, code := run(t, data, "", "admin", "token", "access", bobID, "--repos", "carol/x", "--permissions", "contents:read"); code != 1 || !strings.Contains(errOut, "carol/x is not a repository of acme") {
+		t.Errorf("token access with another owner's repository: exit %d, %q", code, errOut)
+	}
+	admin("org", "token-review", "acme", bobID, "--approve")
 	told := false
 	mails, _ := filepath.Glob(filepath.Join(data, "outbox", "*.eml"))
 	for _, m := range mails {

@@ -164,15 +164,11 @@ func (e *env) tokenCreate(ctx context.Context, args []string) error {
 	}
 	var nf service.NewFineGrained
 	if *fine {
-		ps, err := token.ParsePerms(*perms)
-		if err != nil {
-			return usagef("--permissions: %v", err)
-		}
-		access, names, err := parseRepoAccess(*repos)
+		a, err := parseAccess(*repos, *perms)
 		if err != nil {
 			return err
 		}
-		nf = service.NewFineGrained{Name: *note, Description: *desc, Owner: *owner, Repos: access, RepoNames: names, Permissions: ps, Expires: *expires}
+		nf = service.NewFineGrained{Name: *note, Description: *desc, Owner: *owner, Repos: a.Repos, RepoNames: a.RepoNames, Permissions: a.Permissions, Expires: *expires}
 	}
 	var list []string
 	for _, s := range strings.Split(*scopes, ",") {
@@ -238,6 +234,19 @@ func (e *env) fineGrainedCreate(ctx context.Context, svc *service.Service, u *ga
 	}
 	fmt.Fprintln(e.stderr, " It is shown only now.")
 	return nil
+}
+
+// parseAccess reads --repos and --permissions.
+func parseAccess(repos, perms string) (service.FineGrainedAccess, error) {
+	ps, err := token.ParsePerms(perms)
+	if err != nil {
+		return service.FineGrainedAccess{}, usagef("--permissions: %v", err)
+	}
+	access, names, err := parseRepoAccess(repos)
+	if err != nil {
+		return service.FineGrainedAccess{}, err
+	}
+	return service.FineGrainedAccess{Repos: access, RepoNames: names, Permissions: ps}, nil
 }
 
 // parseRepoAccess reads --repos: public, all, or a list of repositories.
@@ -552,11 +561,7 @@ func (e *env) tokenAccess(ctx context.Context, args []string) error {
 	if err != nil || id <= 0 {
 		return usagef("%q is not a token ID", pos[0])
 	}
-	ps, err := token.ParsePerms(*perms)
-	if err != nil {
-		return usagef("--permissions: %v", err)
-	}
-	access, names, err := parseRepoAccess(*repos)
+	a, err := parseAccess(*repos, *perms)
 	if err != nil {
 		return err
 	}
@@ -566,7 +571,7 @@ func (e *env) tokenAccess(ctx context.Context, args []string) error {
 	}
 	defer done()
 	system := gatehouse.SystemActor()
-	t, err := svc.UpdateFineGrainedAccess(ctx, system, id, service.FineGrainedAccess{Repos: access, RepoNames: names, Permissions: ps})
+	t, err := svc.UpdateFineGrainedAccess(ctx, system, id, a)
 	if gatehouse.IsKind(err, gatehouse.NotFound) {
 		return fmt.Errorf("no fine-grained token with ID %d", id)
 	}

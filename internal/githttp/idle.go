@@ -133,6 +133,15 @@ func (f *idleWriter) Write(p []byte) (int, error) {
 	f.wrote = true
 	deadline := f.rc.SetWriteDeadline(time.Now().Add(f.idle)) == nil
 	n, err := f.w.Write(p)
+	return n, f.done(deadline, err)
+}
+
+// done ends a write that set its deadline (when deadline) and failed
+// with err or not: a failed write stops git, a passed deadline being a
+// stalled client; a deadline is cleared between writes, as over HTTP/2 a
+// deadline that passes resets the stream even when nothing is being
+// written, and git may think for a long time between two writes.
+func (f *idleWriter) done(deadline bool, err error) error {
 	if err == nil {
 		err = f.rc.Flush()
 	}
@@ -142,20 +151,19 @@ func (f *idleWriter) Write(p []byte) (int, error) {
 		}
 		f.err = err
 		f.stop(err)
-		return n, err
+		return err
 	}
 	if deadline {
-		// Cleared between writes: over HTTP/2 a deadline that passes
-		// resets the stream even when nothing is being written, and git
-		// may think for a long time between two writes.
 		_ = f.rc.SetWriteDeadline(time.Time{})
 	}
-	return n, nil
+	return nil
 }
 
 // idleChunk is how much of a file ReadFrom sends under one write
-// deadline.
-const idleChunk = 4 << 20
+// deadline: as much as one of git's writes reaches Write with (the
+// output pipe is read 256 KiB at a time), so that a slow client that
+// keeps reading is given as long as before.
+const idleChunk = 256 << 10
 
 // ReadFrom sends all of r, each idleChunk under its own deadline, through
 // the writers below it, so that a file reaches net/http's own ReadFrom,
@@ -168,19 +176,8 @@ func (f *idleWriter) ReadFrom(r io.Reader) (int64, error) {
 		deadline := f.rc.SetWriteDeadline(time.Now().Add(f.idle)) == nil
 		n, err := io.Copy(f.w, io.LimitReader(r, idleChunk))
 		total += n
-		if err == nil {
-			err = f.rc.Flush()
-		}
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				err = errStalled
-			}
-			f.err = err
-			f.stop(err)
+		if err := f.done(deadline, err); err != nil {
 			return total, err
-		}
-		if deadline {
-			_ = f.rc.SetWriteDeadline(time.Time{})
 		}
 		if n < idleChunk {
 			return total, nil

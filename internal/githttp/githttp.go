@@ -390,6 +390,7 @@ func (h *Handler) rpc(w http.ResponseWriter, r *http.Request, repo *gatehouse.Re
 		h.refuseRPC(w, service, br, busy.message())
 		return
 	}
+	defer release() // also if anything below panics; released earlier as a rule
 	hd := w.Header()
 	hd.Set("Content-Type", "application/x-git-"+string(service)+"-result")
 	noCache(hd)

@@ -27,6 +27,11 @@ import (
 // made from a pack-cache hit are kept: upload-pack's answer when
 // pack-objects does not run, without progress, byte for byte.
 
+// maxAnswerWaiters bounds the requests waiting for an identical one's
+// answer, over all repositories: beyond it a request runs git at once,
+// under the process limits.
+const maxAnswerWaiters = 1024
+
 const (
 	answerSuffix = ".answer"
 	answerTmp    = ".atmp" // an answer being recorded: KEY-RANDOM.atmp
@@ -148,6 +153,20 @@ func (d *Dir) KeptAnswer(ctx context.Context, id int64, protocol string, req []b
 				})
 			}, nil
 		}
+		if !waited {
+			if c.answerWaiters >= maxAnswerWaiters {
+				// So many wait already that this one runs git, as it
+				// would have without the wait.
+				c.answersMu.Unlock()
+				return nil, nothing, nil
+			}
+			c.answerWaiters++
+			defer func() {
+				c.answersMu.Lock()
+				c.answerWaiters--
+				c.answersMu.Unlock()
+			}()
+		}
 		c.answersMu.Unlock()
 		if deadline == nil {
 			t := time.NewTimer(c.Wait)
@@ -251,7 +270,13 @@ func (a *answerRecorder) complete() bool {
 		return false
 	}
 	fi, err := a.f.Stat()
-	if err != nil {
+	if err != nil || fi.Size() < 4 {
+		return false
+	}
+	// A cut answer is the common case: one that does not end with a
+	// flush-pkt is not read through.
+	var end [4]byte
+	if _, err := a.f.ReadAt(end[:], fi.Size()-4); err != nil || string(end[:]) != "0000" {
 		return false
 	}
 	return wholeAnswer(bufio.NewReaderSize(io.NewSectionReader(a.f, 0, fi.Size()), 64<<10))
@@ -287,6 +312,9 @@ func wholeAnswer(r *bufio.Reader) bool {
 				return false
 			}
 			continue
+		}
+		if int(n-4) > len(payload) {
+			return false // longer than git's packets
 		}
 		p := payload[:n-4]
 		if _, err := io.ReadFull(r, p); err != nil {

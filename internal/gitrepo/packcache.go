@@ -75,8 +75,9 @@ type PackCache struct {
 	keysMu sync.Mutex
 	keys   map[string]chan struct{} // keys being generated in this process; closed when done
 
-	answersMu sync.Mutex
-	answering map[string]chan struct{} // answer keys upload-pack is answering in this process; closed when done
+	answersMu     sync.Mutex
+	answering     map[string]chan struct{} // answer keys upload-pack is answering in this process; closed when done
+	answerWaiters int                      // requests waiting in KeptAnswer
 
 	histOnce                   sync.Once
 	generationWait, answerWait prometheus.Histogram

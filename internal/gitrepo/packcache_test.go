@@ -749,6 +749,7 @@ func TestKeptAnswer(t *testing.T) {
 			for name, b := range map[string][]byte{
 				"without its flush": hit[:len(hit)-4], "cut in the pack": hit[:len(hit)-30],
 				"a byte changed": flipped, "empty": nil,
+				"with a packet longer than git's": []byte("000dpackfile\nfffa" + strings.Repeat("x", 0xfffa-4) + "0000"),
 			} {
 				if whole(b) {
 					t.Errorf("an answer %s is whole", name)

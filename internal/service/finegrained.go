@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -150,6 +151,10 @@ func checkPerms(op string, target *gatehouse.User, ps token.Perms) (map[string]i
 	return out, nil
 }
 
+// ErrPendingWider is why a change to a token that waits for review was
+// refused: it would reach further than the request the owners see.
+var ErrPendingWider = errors.New("a pending request may only narrow")
+
 // FineGrainedAccess is what a fine-grained token reaches: repository
 // access (with the selected repositories' names, as NewFineGrained's) and
 // permissions.
@@ -168,7 +173,9 @@ type FineGrainedAccess struct {
 // token, is a new request: the token is pending again, reaching public
 // repositories only until an owner approves it, unless its user owns the
 // organization. A change that only narrows applies at once and keeps the
-// approval. Every node sees the change on the token's next use.
+// approval. A token that waits for review may only narrow, so that the
+// owners approve at most what they saw. Every node sees the change on the
+// token's next use.
 // Errors: Invalid, NotFound, Conflict (changed meanwhile: read it again).
 func (s *Service) UpdateFineGrainedAccess(ctx context.Context, actor *gatehouse.Actor, id int64, a FineGrainedAccess) (*gatehouse.Token, error) {
 	const op = "update token"
@@ -198,10 +205,22 @@ func (s *Service) UpdateFineGrainedAccess(ctx context.Context, actor *gatehouse.
 	if t.Repos, t.RepoIDs, err = s.selection(ctx, op, user, target, a.Repos, a.RepoNames); err != nil {
 		return nil, err
 	}
-	review := target.IsOrg && policy.RequireApproval && role != gatehouse.OrgOwner &&
-		(old.Approval == gatehouse.TokenDenied || authz.Wider(old, &t))
-	if review {
+	needsReview := target.IsOrg && policy.RequireApproval && role != gatehouse.OrgOwner
+	wider := authz.Wider(old, &t)
+	if needsReview && old.Approval == gatehouse.TokenPending && wider {
+		// The owners review the request they see: it may narrow before
+		// their decision, never widen.
+		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "repositories", Err: ErrPendingWider, Msg: fmt.Sprintf(
+			"the token waits for an owner of %s to review it, and its access can only narrow until then; delete it to cancel the request, or ask for more once it is reviewed", target.Login)}
+	}
+	review := needsReview && old.Approval != gatehouse.TokenPending && (old.Approval == gatehouse.TokenDenied || wider)
+	switch {
+	case review:
 		t.Approval, t.ReviewerID, t.ReviewedAt, t.ReviewReason = gatehouse.TokenPending, 0, time.Time{}, ""
+	case !needsReview && old.Approval != gatehouse.TokenApproved:
+		// As at creation: an owner's token, or one for an organization
+		// that requires no approval, needs none.
+		t.Approval, t.ReviewerID, t.ReviewedAt, t.ReviewReason = gatehouse.TokenApproved, 0, time.Time{}, ""
 	}
 	if err := s.store.UpdateToken(ctx, &t); err != nil {
 		return nil, err

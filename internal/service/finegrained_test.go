@@ -256,6 +256,16 @@ func TestFineGrainedAccessChange(t *testing.T) {
 	if err != nil || len(reqs) != 1 || reqs[0].Token.ID != it.Token.ID {
 		t.Fatalf("pending requests after widening: %+v, %v", reqs, err)
 	}
+	// While it waits, the request the owners see may narrow, never widen.
+	_, err = s.UpdateFineGrainedAccess(ctx, session(mia, ""), it.Token.ID, FineGrainedAccess{
+		Repos: gatehouse.AllRepos, Permissions: token.Perms{"contents": token.ReadWrite}})
+	if !gatehouse.IsKind(err, gatehouse.Invalid) || !strings.Contains(gatehouse.ErrorMessage(err), "can only narrow") {
+		t.Fatalf("widening a pending request: %v", err)
+	}
+	if tok, err = s.UpdateFineGrainedAccess(ctx, session(mia, ""), it.Token.ID, FineGrainedAccess{
+		Repos: gatehouse.SelectedRepos, RepoNames: []string{"b", "a"}, Permissions: token.Perms{"contents": token.ReadOnly}}); err != nil || tok.Approval != gatehouse.TokenPending {
+		t.Fatalf("a pending request unchanged in substance: %v, %+v", err, tok)
+	}
 	if _, err := s.ReviewTokenRequest(ctx, session(olive, ""), org, it.Token.ID, true, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -275,8 +285,8 @@ func TestFineGrainedAccessChange(t *testing.T) {
 			requests++
 		}
 	}
-	if updates != 2 || requests != 2 {
-		t.Errorf("audit: %d updates and %d requests, want 2 and 2 (creation and widening)", updates, requests)
+	if updates != 3 || requests != 2 {
+		t.Errorf("audit: %d updates and %d requests, want 3 and 2 (creation and widening)", updates, requests)
 	}
 
 	// Deleting a token that waits for approval cancels its request.

@@ -112,7 +112,7 @@ func open(ctx context.Context, d *dialect, dsn string) (*DB, error) {
 		sdb.Close()
 		return nil, err
 	}
-	db.db.cache = d == sqliteDialect
+	db.db.cache.Store(d == sqliteDialect)
 	return db, nil
 }
 

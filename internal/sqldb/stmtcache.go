@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"sync/atomic"
 )
 
 // conn is the database handle, with a cache of prepared statements for
@@ -13,7 +14,7 @@ import (
 // keeps its own per-connection cache, so PostgreSQL needs none of this.
 type conn struct {
 	*sql.DB
-	cache bool // set once the schema is up to date
+	cache atomic.Bool // set once the schema is up to date
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
@@ -28,7 +29,7 @@ const maxStmts = 512
 // or nil to run q unprepared (no cache, a full cache, or an error, which
 // the unprepared query then reports).
 func (c *conn) stmt(ctx context.Context, q string) *sql.Stmt {
-	if !c.cache {
+	if !c.cache.Load() {
 		return nil
 	}
 	c.mu.Lock()
@@ -83,7 +84,7 @@ func (c *conn) Close() error {
 		s.Close()
 	}
 	c.stmts = nil
-	c.cache = false
+	c.cache.Store(false)
 	c.mu.Unlock()
 	return c.DB.Close()
 }

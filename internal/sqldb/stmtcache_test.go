@@ -15,7 +15,8 @@ func TestStatementCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &conn{DB: raw, cache: true}
+	c := &conn{DB: raw}
+	c.cache.Store(true)
 	ctx := t.Context()
 	if _, err := c.ExecContext(ctx, `CREATE TABLE t (n INTEGER)`); err != nil {
 		t.Fatal(err)

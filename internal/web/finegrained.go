@@ -831,7 +831,16 @@ func (h *Handler) handleFineGrainedAccess(w http.ResponseWriter, r *http.Request
 	var updated *gatehouse.Token
 	if !errs.Any() {
 		updated, err = h.cfg.Service.UpdateFineGrainedAccess(r.Context(), actor(r), t.ID, a)
-		if err != nil && !fgFormErrors(loc, err, service.TokenPolicy{}, errs) {
+		switch {
+		case err == nil:
+		case errors.Is(err, service.ErrPendingWider):
+			errs[""] = loc.T("fg.err_pending_wider", owner.Login)
+		case gatehouse.IsKind(err, gatehouse.Conflict):
+			errs[""] = loc.T("fg.err_changed")
+		case gatehouse.IsKind(err, gatehouse.NotFound):
+			h.renderError(w, r, http.StatusNotFound, "error.not_found")
+			return
+		case !fgFormErrors(loc, err, service.TokenPolicy{}, errs):
 			h.serverError(w, r, err)
 			return
 		}
@@ -876,8 +885,8 @@ func (h *Handler) ownFineGrained(w http.ResponseWriter, r *http.Request) (*gateh
 		return nil, false
 	case !t.FineGrained() && r.Method == http.MethodGet:
 		to := "/settings/tokens/" + strconv.FormatInt(t.ID, 10)
-		if rest := strings.TrimPrefix(r.URL.Path, "/settings/personal-access-tokens/"+r.PathValue("pat")); rest != "" {
-			to += rest
+		if rest := strings.TrimPrefix(r.URL.Path, "/settings/personal-access-tokens/"+r.PathValue("pat")); rest != "" && rest != "/access" {
+			to += rest // a classic token's pages have the same names, but for access
 		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return nil, false

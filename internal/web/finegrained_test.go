@@ -663,6 +663,14 @@ func TestFineGrainedAccessPage(t *testing.T) {
 		t.Errorf("the token's page after widening:\n%s", body)
 	}
 
+	// Pending, it may not reach further than the owners see.
+	res = bc.post(fgPath(tk.ID, "/access"), fgPath(tk.ID, "/access"), url.Values{
+		"repository_access": {"all"}, "contents": {"read"}})
+	wantStatus(t, "widening a pending request", res, http.StatusUnprocessableEntity)
+	if !strings.Contains(res.Body, "until then its access can only narrow") {
+		t.Errorf("widening a pending request:\n%s", res.Body)
+	}
+
 	bc.lang = "ja"
 	if page := bc.get(fgPath(tk.ID, "/access")); page.Status != http.StatusOK || !strings.Contains(page.Body, "のリポジトリと権限") {
 		t.Errorf("the Japanese page: %d", page.Status)

@@ -91,9 +91,11 @@ func (d *Dir) readRefs(ctx context.Context, dir string) (*refState, error) {
 	return st, nil
 }
 
-// readRefFiles reads HEAD, the loose refs and packed-refs of the
-// repository at dir, without peeling and without running git.
-func readRefFiles(dir string) (*refState, error) {
+// servable returns the config of the repository at dir, or errBadRepo
+// when its config or layout is one the Go advertisement leaves to git
+// (hidden refs, includes, another object format or ref storage,
+// namespaces, worktrees, reftable, a shallow or linked repository).
+func servable(dir string) ([]byte, error) {
 	cfg, err := os.ReadFile(filepath.Join(dir, "config"))
 	if err != nil {
 		return nil, errBadRepo
@@ -108,6 +110,16 @@ func readRefFiles(dir string) (*refState, error) {
 		if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
 			return nil, errBadRepo
 		}
+	}
+	return cfg, nil
+}
+
+// readRefFiles reads HEAD, the loose refs and packed-refs of the
+// repository at dir, without peeling and without running git.
+func readRefFiles(dir string) (*refState, error) {
+	cfg, err := servable(dir)
+	if err != nil {
+		return nil, err
 	}
 	st := &refState{config: cfg}
 	head, err := os.ReadFile(filepath.Join(dir, "HEAD"))
@@ -503,13 +515,16 @@ func (d *Dir) AdvertiseRefs(ctx context.Context, id int64, protocol string) ([]b
 	}
 	dir := d.Path(id)
 	if version == 2 {
-		// The capabilities alone; only the config decides them.
-		cfg, err := os.ReadFile(filepath.Join(dir, "config"))
+		// The capabilities alone: only the config decides them, so the
+		// refs are not read (ls-refs reads them).
+		cfg, err := servable(dir)
 		if err != nil {
-			return nil, errBadRepo
+			return nil, err
 		}
-		if _, err := d.readRefs(ctx, dir); err != nil {
-			return nil, err // the same repositories as the other paths
+		// git takes a directory for a repository only with a valid HEAD.
+		if head, err := os.ReadFile(filepath.Join(dir, "HEAD")); err != nil ||
+			!strings.HasPrefix(string(head), "ref: refs/") && !isOID(strings.TrimSuffix(string(head), "\n")) {
+			return nil, errBadRepo
 		}
 		c, err := d.capsFor(ctx, cfg)
 		if err != nil {

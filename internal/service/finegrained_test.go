@@ -304,6 +304,25 @@ func TestFineGrainedAccessChange(t *testing.T) {
 		t.Errorf("pending requests after the delete: %+v, %v", reqs, err)
 	}
 
+	// A denied request of mia's, edited once she is an owner, needs no
+	// review: an owner's token is approved, as at creation.
+	denied, err := s.CreateFineGrainedToken(ctx, session(mia, ""), NewFineGrained{UserID: mia.ID, Name: "old", Owner: "acme",
+		Repos: gatehouse.SelectedRepos, RepoNames: []string{"a"}, Permissions: token.Perms{"contents": token.ReadOnly}, Expires: "30d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReviewTokenRequest(ctx, session(olive, ""), org, denied.Token.ID, false, "no"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetMembership(ctx, session(olive, ""), org, "mia", gatehouse.OrgOwner); err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := s.UpdateFineGrainedAccess(ctx, session(mia, ""), denied.Token.ID, FineGrainedAccess{
+		Repos: gatehouse.SelectedRepos, RepoNames: []string{"a"}, Permissions: token.Perms{"contents": token.ReadOnly}}); err != nil ||
+		tok.Approval != gatehouse.TokenApproved || tok.ReviewReason != "" {
+		t.Fatalf("an owner's edit of her denied token: %v, %+v", err, tok)
+	}
+
 	// A classic token has no such access to change.
 	classic, err := s.CreateToken(ctx, session(mia, ""), NewToken{UserID: mia.ID, Note: "classic", Scopes: []string{"repo"}, Expires: "30d"})
 	if err != nil {

@@ -257,9 +257,13 @@ func (db *DB) ListRepos(ctx context.Context, f gatehouse.RepoFilter, page gateho
 			reach = `r.owner_id = ` + arg(f.PrivateOwnerID)
 		}
 		if len(f.PrivateIDs) > 0 {
-			ids := make([]string, 0, len(f.PrivateIDs))
-			for _, id := range f.PrivateIDs[:min(len(f.PrivateIDs), gatehouse.MaxSelectedRepos)] {
-				ids = append(ids, arg(id))
+			// Always MaxSelectedRepos placeholders, the last id repeated,
+			// so that the query's text is one and its statement prepared
+			// once, whatever the selection's size.
+			sel := f.PrivateIDs[:min(len(f.PrivateIDs), gatehouse.MaxSelectedRepos)]
+			ids := make([]string, 0, gatehouse.MaxSelectedRepos)
+			for i := range gatehouse.MaxSelectedRepos {
+				ids = append(ids, arg(sel[min(i, len(sel)-1)]))
 			}
 			reach += ` AND r.id IN (` + strings.Join(ids, `, `) + `)`
 		}

@@ -21,8 +21,9 @@ type conn struct {
 }
 
 // maxStmts bounds the cache. The queries are constant strings but for a
-// few listings whose filters make the text vary; once it is full, further
-// queries simply run unprepared.
+// few listings whose filters make the text vary among a few dozen forms
+// (a selection of repositories is always as many placeholders); once it
+// is full, further queries simply run unprepared.
 const maxStmts = 512
 
 // stmt returns the prepared statement of q, preparing it the first time,

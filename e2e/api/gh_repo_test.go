@@ -258,6 +258,23 @@ func TestGHRepoCommands(t *testing.T) {
 	if out := alice.run("api", "repos/alice/two", "--jq", ".archived"); strings.TrimSpace(out) != "true" {
 		t.Errorf("REST archived: %q", out)
 	}
+	// gh repo list --archived and --no-archived go through GraphQL's
+	// search.
+	if got := names(alice.run("repo", "list", "--archived", "--json", "name,isArchived")); !slices.Equal(got, []string{"two"}) {
+		t.Errorf("repo list --archived: %v", got)
+	}
+	if got := names(alice.run("repo", "list", "alice", "--no-archived", "--json", "name")); !slices.Equal(got, []string{"one", "three"}) {
+		t.Errorf("repo list alice --no-archived: %v", got)
+	}
+	if got := names(bob.run("repo", "list", "alice", "--archived", "--json", "name")); !slices.Equal(got, []string{"two"}) {
+		t.Errorf("bob's repo list alice --archived: %v", got)
+	}
+	if got := names(bob.run("repo", "list", "alice", "--no-archived", "--json", "name")); len(got) != 0 {
+		t.Errorf("bob's repo list alice --no-archived (alice/one and alice/three are private): %v", got)
+	}
+	if out := alice.run("repo", "list", "--language", "go"); strings.Contains(out, "alice/") {
+		t.Errorf("repo list --language go (Gatehouse keeps no languages):\n%s", out)
+	}
 
 	// Unarchived (gh 2.23 has no repo unarchive: through the REST API),
 	// pushes go through again.

@@ -27,8 +27,8 @@ package api
 //     owners) billing_email.
 //   - Features Gatehouse lacks are reported off (has_issues, has_wiki, …);
 //     settings it cannot keep (homepage, .gitignore and license templates,
-//     archiving, renaming, internal visibility) are refused with 422 rather
-//     than dropped silently.
+//     internal visibility) are refused with 422 rather than dropped
+//     silently.
 //   - Collaborators are added at once (204); there are no invitations.
 //   - Profile counters GitHub computes (public_repos, …) are left out, so
 //     that GET /user stays free of database reads.
@@ -38,3 +38,8 @@ package api
 //   - With rate limiting off (the default, as on GHES) GET /rate_limit
 //     answers 404 "Rate limiting is not enabled.", as GHES does.
 //   - GraphQL errors raised by resolvers carry a path but no locations.
+//   - GraphQL search finds repositories only, of one owner, with the
+//     qualifiers gh repo list sends (user:, org:, archived:, fork:, is:,
+//     sort:, and words of the name); language: and topic: match nothing,
+//     as Gatehouse keeps neither; any other qualifier is refused with
+//     INVALID_SEARCH_QUERY rather than ignored.

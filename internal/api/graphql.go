@@ -610,6 +610,12 @@ type repoConnArgs struct {
 // privacy PUBLIC or PRIVATE, no forks (Gatehouse has none), the owner's
 // own (ownerAffiliations OWNER, the default), ordered as asked.
 func (h *Handler) ownerRepositories(ctx context.Context, rq *request, owner *gatehouse.User, args repoConnArgs) (*repoConnection, error) {
+	return h.ownerRepositoriesWhere(ctx, rq, owner, args, nil)
+}
+
+// ownerRepositoriesWhere is ownerRepositories with the listing narrowed
+// by filter (nil: none) before it is ordered and paginated.
+func (h *Handler) ownerRepositoriesWhere(ctx context.Context, rq *request, owner *gatehouse.User, args repoConnArgs, filter func([]*gatehouse.Repo) []*gatehouse.Repo) (*repoConnection, error) {
 	ca := connArgs{First: args.First, Last: args.Last, After: args.After, Before: args.Before}
 	if args.IsFork != nil && *args.IsFork {
 		_, info, err := paginate([]*gatehouse.Repo{}, ca)
@@ -654,6 +660,9 @@ func (h *Handler) ownerRepositories(ctx context.Context, rq *request, owner *gat
 			}
 		}
 		all = kept
+	}
+	if filter != nil {
+		all = filter(all)
 	}
 	if args.OrderBy != nil {
 		sortRepos(all, args.OrderBy.Field, args.OrderBy.Direction == "DESC")

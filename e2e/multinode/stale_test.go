@@ -14,11 +14,19 @@ import (
 // asks node B which refs exist (protocol v0 and v2) and clones through B,
 // in a tight loop: B's ref advertisement is answered without git and its
 // clones can come from the pack cache or a kept answer, and none of that
-// may ever show the state before the push. Then it changes a ref on disk,
-// behind both nodes' backs, and expects both to show it on the next
-// request.
+// may ever show the state before the push. Each node has its own pack
+// cache (--pack-cache-dir), and B's must have kept answers. Then it
+// changes a ref on disk, behind both nodes' backs, and expects both to
+// show it on the next request.
 func TestNeverStale(t *testing.T) {
-	c := start(t)
+	// Each node keeps its pack cache on its own disk, as the README
+	// advises for nodes that share a data directory.
+	c := &cluster{t: t, database: testenv.Postgres(t), data: filepath.Join(t.TempDir(), "data")}
+	cacheA, cacheB := filepath.Join(t.TempDir(), "cache-a"), filepath.Join(t.TempDir(), "cache-b")
+	node := func(cache string) *testenv.Server {
+		return testenv.Start(t, testenv.Options{Data: c.data, Args: []string{"--database", c.database, "--pack-cache-dir", cache}})
+	}
+	c.a, c.b = node(cacheA), node(cacheB)
 	c.user("alice", false)
 	c.admin("repo", "create", "alice/ci", "--private")
 	tok, _ := c.token("alice", "git", "repo")
@@ -54,6 +62,13 @@ func TestNeverStale(t *testing.T) {
 				t.Fatalf("round %d: a clone through node B has main at %s, want %s pushed through A", i, got, want)
 			}
 		}
+	}
+
+	if m, _ := filepath.Glob(filepath.Join(c.data, "cache", "packs", "*")); len(m) != 0 {
+		t.Errorf("entries in the shared data directory's cache: %v", m)
+	}
+	if m, _ := filepath.Glob(filepath.Join(cacheB, "*.answer")); len(m) == 0 {
+		t.Error("node B kept no answer in its own cache: the clones through it did not go through the cache")
 	}
 
 	// A change on disk, made by neither node: main back to its parent.

@@ -117,6 +117,39 @@ func Wider(old, changed *gatehouse.Token) bool {
 	return false
 }
 
+// NeedsApproval reports whether a fine-grained token of a user whose role
+// in target is role waits for an owner's approval: target is an
+// organization whose policy requires it and the user does not own it.
+func NeedsApproval(target *gatehouse.User, role gatehouse.OrgRole, p gatehouse.TokenPolicy) bool {
+	return target.IsOrg && p.RequireApproval && role != gatehouse.OrgOwner
+}
+
+// ErrPendingWider is why a change to a token that waits for review is
+// refused: it would reach further than the request the owners see.
+var ErrPendingWider = errors.New("a pending request may only narrow")
+
+// ApprovalAfterChange decides the approval of a fine-grained token whose
+// access changes from old to changed, needsReview being NeedsApproval's
+// answer for it: a request that waits for review may narrow, never widen
+// (ErrPendingWider), so that the owners approve at most what they saw; a
+// change that widens, or any change of a denied token, is a new request
+// (review); a change that only narrows keeps the approval; a token that
+// needs no review is approved, as at creation.
+func ApprovalAfterChange(old, changed *gatehouse.Token, needsReview bool) (approval gatehouse.TokenApproval, review bool, err error) {
+	wider := Wider(old, changed)
+	switch {
+	case !needsReview:
+		return gatehouse.TokenApproved, false, nil
+	case old.Approval == gatehouse.TokenPending && wider:
+		return "", false, ErrPendingWider
+	case old.Approval == gatehouse.TokenPending:
+		return gatehouse.TokenPending, false, nil
+	case old.Approval == gatehouse.TokenDenied || wider:
+		return gatehouse.TokenPending, true, nil
+	}
+	return old.Approval, false, nil
+}
+
 // Usable reports whether a fine-grained token may act on its resource
 // owner at all: approved (a pending or denied one reads public resources
 // only).

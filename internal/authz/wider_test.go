@@ -36,3 +36,37 @@ func TestWider(t *testing.T) {
 		}
 	}
 }
+
+func TestApprovalAfterChange(t *testing.T) {
+	tok := func(a gatehouse.TokenApproval, perms map[string]int) *gatehouse.Token {
+		return &gatehouse.Token{Kind: gatehouse.FineGrainedToken, Repos: gatehouse.AllRepos, Approval: a, Permissions: perms}
+	}
+	read, write := map[string]int{"contents": 1}, map[string]int{"contents": 2}
+	for _, c := range []struct {
+		name        string
+		old, change *gatehouse.Token
+		needsReview bool
+		want        gatehouse.TokenApproval
+		review      bool
+		err         error
+	}{
+		{"approved, narrower", tok(gatehouse.TokenApproved, write), tok("", read), true, gatehouse.TokenApproved, false, nil},
+		{"approved, wider", tok(gatehouse.TokenApproved, read), tok("", write), true, gatehouse.TokenPending, true, nil},
+		{"pending, narrower", tok(gatehouse.TokenPending, write), tok("", read), true, gatehouse.TokenPending, false, nil},
+		{"pending, wider", tok(gatehouse.TokenPending, read), tok("", write), true, "", false, ErrPendingWider},
+		{"denied, narrower", tok(gatehouse.TokenDenied, write), tok("", read), true, gatehouse.TokenPending, true, nil},
+		{"denied, no review needed", tok(gatehouse.TokenDenied, read), tok("", write), false, gatehouse.TokenApproved, false, nil},
+		{"approved, no review needed", tok(gatehouse.TokenApproved, read), tok("", write), false, gatehouse.TokenApproved, false, nil},
+	} {
+		got, review, err := ApprovalAfterChange(c.old, c.change, c.needsReview)
+		if got != c.want || review != c.review || err != c.err {
+			t.Errorf("%s: %q, review %v, %v; want %q, %v, %v", c.name, got, review, err, c.want, c.review, c.err)
+		}
+	}
+	org := &gatehouse.User{IsOrg: true}
+	p := gatehouse.TokenPolicy{RequireApproval: true}
+	if !NeedsApproval(org, gatehouse.OrgMember, p) || NeedsApproval(org, gatehouse.OrgOwner, p) ||
+		NeedsApproval(&gatehouse.User{}, "", p) || NeedsApproval(org, gatehouse.OrgMember, gatehouse.TokenPolicy{}) {
+		t.Error("NeedsApproval")
+	}
+}

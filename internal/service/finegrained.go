@@ -110,7 +110,7 @@ func (s *Service) CreateFineGrainedToken(ctx context.Context, actor *gatehouse.A
 	if t.ExpiresAt, err = s.fineGrainedExpiry(ctx, op, nf.Expires, target, policy); err != nil {
 		return nil, err
 	}
-	if target.IsOrg && policy.RequireApproval && role != gatehouse.OrgOwner {
+	if authz.NeedsApproval(target, role, policy) {
 		t.Approval = gatehouse.TokenPending
 	}
 	secret, err := token.GenerateFineGrained(s.prefix)
@@ -152,8 +152,8 @@ func checkPerms(op string, target *gatehouse.User, ps token.Perms) (map[string]i
 }
 
 // ErrPendingWider is why a change to a token that waits for review was
-// refused: it would reach further than the request the owners see.
-var ErrPendingWider = errors.New("a pending request may only narrow")
+// refused (authz.ErrPendingWider).
+var ErrPendingWider = authz.ErrPendingWider
 
 // FineGrainedAccess is what a fine-grained token reaches: repository
 // access (with the selected repositories' names, as NewFineGrained's) and
@@ -205,22 +205,13 @@ func (s *Service) UpdateFineGrainedAccess(ctx context.Context, actor *gatehouse.
 	if t.Repos, t.RepoIDs, err = s.selection(ctx, op, user, target, a.Repos, a.RepoNames); err != nil {
 		return nil, err
 	}
-	needsReview := target.IsOrg && policy.RequireApproval && role != gatehouse.OrgOwner
-	wider := authz.Wider(old, &t)
-	if needsReview && old.Approval == gatehouse.TokenPending && wider {
-		// The owners review the request they see: it may narrow before
-		// their decision, never widen.
+	approval, review, err := authz.ApprovalAfterChange(old, &t, authz.NeedsApproval(target, role, policy))
+	if errors.Is(err, authz.ErrPendingWider) {
 		return nil, &gatehouse.Error{Op: op, Kind: gatehouse.Invalid, Field: "repositories", Err: ErrPendingWider, Msg: fmt.Sprintf(
 			"the token waits for an owner of %s to review it, and its access can only narrow until then; delete it to cancel the request, or ask for more once it is reviewed", target.Login)}
 	}
-	review := needsReview && old.Approval != gatehouse.TokenPending && (old.Approval == gatehouse.TokenDenied || wider)
-	switch {
-	case review:
-		t.Approval, t.ReviewerID, t.ReviewedAt, t.ReviewReason = gatehouse.TokenPending, 0, time.Time{}, ""
-	case !needsReview && old.Approval != gatehouse.TokenApproved:
-		// As at creation: an owner's token, or one for an organization
-		// that requires no approval, needs none.
-		t.Approval, t.ReviewerID, t.ReviewedAt, t.ReviewReason = gatehouse.TokenApproved, 0, time.Time{}, ""
+	if approval != old.Approval || review {
+		t.Approval, t.ReviewerID, t.ReviewedAt, t.ReviewReason = approval, 0, time.Time{}, ""
 	}
 	if err := s.store.UpdateToken(ctx, &t); err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/service"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
@@ -781,7 +782,7 @@ func (h *Handler) renderFGAccess(w http.ResponseWriter, r *http.Request, status 
 			errs[""] = loc.T("fg.err_owner_restricted", owner.Login)
 		}
 		d.Target, d.TargetOrg = owner.Login, owner.IsOrg
-	case target.Owner.IsOrg && target.Policy.RequireApproval && target.Role != gatehouse.OrgOwner:
+	case authz.NeedsApproval(target.Owner, target.Role, target.Policy):
 		ad.ReviewNote = loc.T("fg.access_review", owner.Login)
 	}
 	h.render(w, r, status, "fg_token_access", "fg.access_title", "fg-tokens", ad)

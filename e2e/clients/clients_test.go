@@ -17,12 +17,10 @@
 package clients_test
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -201,28 +199,11 @@ func (v remoteView) tags() map[string]string {
 // metric reads one unlabelled counter from the server's /metrics.
 func (st *site) metric(name string) float64 {
 	st.t.Helper()
-	resp, err := st.s.Client(st.t).Get(st.s.URL + "/metrics")
-	if err != nil {
-		st.t.Fatal(err)
+	v, ok := st.s.Metric(st.t, name)
+	if !ok {
+		st.t.Fatalf("/metrics has no %s", name)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		st.t.Fatalf("/metrics: %s", resp.Status)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 2 && f[0] == name {
-			n, err := strconv.ParseFloat(f[1], 64)
-			if err != nil {
-				st.t.Fatalf("/metrics: %s: %v", sc.Text(), err)
-			}
-			return n
-		}
-	}
-	st.t.Fatalf("/metrics has no %s", name)
-	return 0
+	return v
 }
 
 // counters reads the pack cache's hits, misses and uncached packs.

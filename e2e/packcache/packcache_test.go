@@ -13,14 +13,12 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -382,23 +380,11 @@ func TestParallelClones(t *testing.T) {
 // metric reads a metric without labels from the server's /metrics.
 func (st *site) metric(name string) float64 {
 	st.t.Helper()
-	resp, err := http.Get(st.s.URL + "/metrics")
-	if err != nil {
-		st.t.Fatal(err)
+	v, ok := st.s.Metric(st.t, name)
+	if !ok {
+		st.t.Fatalf("no %s in /metrics", name)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				st.t.Fatalf("%s: %v", line, err)
-			}
-			return f
-		}
-	}
-	st.t.Fatalf("no %s in /metrics:\n%s", name, body)
-	return 0
+	return v
 }
 
 // TestGenerationLimit holds the one pack generation slot with a fetch

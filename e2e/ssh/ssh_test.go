@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -547,23 +546,6 @@ func pushCount(t *testing.T, s *testenv.Server) int {
 // (a label set never counted) is 0.
 func metric(t *testing.T, s *testenv.Server, series string) float64 {
 	t.Helper()
-	resp, err := s.Client(t).Get(s.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if !strings.Contains(string(b), "gatehouse_git_pushes_total") {
-		t.Fatalf("not the server's metrics:\n%s", b)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			n, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	return 0
+	v, _ := s.Metric(t, series)
+	return v
 }

@@ -636,3 +636,37 @@ func WithCredentials(url, user, password string) string {
 	i := strings.Index(url, "://")
 	return url[:i+3] + user + ":" + password + "@" + url[i+3:]
 }
+
+// Metric reads one series of the server's /metrics (a name, with its
+// labels as the text format prints them, e.g.
+// `gatehouse_git_pushes_total{transport="ssh"}`) and reports whether it
+// was there. A scrape that fails, or is not the server's, fails the test.
+func (s *Server) Metric(t testing.TB, series string) (float64, bool) {
+	t.Helper()
+	resp, err := s.Client(t).Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %s", resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	value, found, ours := 0.0, false, false
+	for sc.Scan() {
+		line := sc.Text()
+		ours = ours || strings.HasPrefix(line, "gatehouse_build_info")
+		if v, ok := strings.CutPrefix(line, series+" "); ok && !found {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("/metrics: %s: %v", line, err)
+			}
+			value, found = n, true
+		}
+	}
+	if !ours {
+		t.Fatal("/metrics is not the server's: no gatehouse_build_info")
+	}
+	return value, found
+}

@@ -236,6 +236,15 @@ func (e *env) fineGrainedCreate(ctx context.Context, svc *service.Service, u *ga
 	return nil
 }
 
+// parseID reads the ID of a what ("token", "key" …) given as an argument.
+func parseID(arg, what string) (int64, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, usagef("%q is not a %s ID", arg, what)
+	}
+	return id, nil
+}
+
 // parseAccess reads --repos and --permissions.
 func parseAccess(repos, perms string) (service.FineGrainedAccess, error) {
 	ps, err := token.ParsePerms(perms)
@@ -522,9 +531,9 @@ func (e *env) tokenRevoke(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usagef("admin token revoke needs the token ID (see 'admin token list')")
 	}
-	id, err := strconv.ParseInt(pos[0], 10, 64)
-	if err != nil || id <= 0 {
-		return usagef("%q is not a token ID", pos[0])
+	id, err := parseID(pos[0], "token")
+	if err != nil {
+		return err
 	}
 	svc, done, err := e.open(ctx)
 	if err != nil {
@@ -557,9 +566,9 @@ func (e *env) tokenAccess(ctx context.Context, args []string) error {
 	if len(pos) != 1 || !given["repos"] || !given["permissions"] {
 		return usagef("admin token access needs the token ID, --repos and --permissions (the whole new access)")
 	}
-	id, err := strconv.ParseInt(pos[0], 10, 64)
-	if err != nil || id <= 0 {
-		return usagef("%q is not a token ID", pos[0])
+	id, err := parseID(pos[0], "token")
+	if err != nil {
+		return err
 	}
 	a, err := parseAccess(*repos, *perms)
 	if err != nil {
@@ -912,9 +921,9 @@ func (e *env) orgTokenReview(ctx context.Context, args []string) error {
 	if len(pos) != 2 || *approve == *deny {
 		return usagef("admin org token-review needs ORG, the request ID (see 'admin org token-requests') and --approve or --deny")
 	}
-	id, err := strconv.ParseInt(pos[1], 10, 64)
-	if err != nil || id <= 0 {
-		return usagef("%q is not a token request ID", pos[1])
+	id, err := parseID(pos[1], "token request")
+	if err != nil {
+		return err
 	}
 	svc, done, err := e.open(ctx)
 	if err != nil {
